@@ -1,0 +1,29 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "TierKit",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "TierCore", targets: ["TierCore"]),
+        .executable(name: "tierkit", targets: ["tierkit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(
+            name: "TierCore",
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        .executableTarget(
+            name: "tierkit",
+            dependencies: [
+                "TierCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "TierCoreTests", dependencies: ["TierCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,2 @@
+import TierCore
+print(Policies.all.map(\.name))
