@@ -1,0 +1,5 @@
+import ArgumentParser
+
+struct MRCCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "mrc", abstract: "LRU miss-ratio curve in one pass.")
+}

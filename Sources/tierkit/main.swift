@@ -1,2 +1,0 @@
-import TierCore
-print(Policies.all.map(\.name))
