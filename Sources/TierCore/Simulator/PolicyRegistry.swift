@@ -107,6 +107,25 @@ public enum Policies {
     }
 }
 
+extension Policies {
+    /// Splits a comma-separated list of policy specs. Parameters also use commas,
+    /// so a `key=value` item without a `:` continues the policy before it:
+    /// `lru,s3fifo:small=0.2,threshold=1,arc` is three policies; `all` names every built-in one.
+    public static func splitList(_ list: String) -> [String] {
+        var specs: [String] = []
+        for item in list.split(separator: ",", omittingEmptySubsequences: true) {
+            if item.lowercased() == "all" {
+                specs += all.map(\.name)
+            } else if item.contains("=") && !item.contains(":"), !specs.isEmpty {
+                specs[specs.count - 1] += "," + item
+            } else {
+                specs.append(String(item))
+            }
+        }
+        return specs
+    }
+}
+
 extension String {
     func trimmingCharacters(in set: Character) -> String {
         var s = Substring(self)
