@@ -87,6 +87,11 @@ public enum Policies {
     public static let all: [PolicyDescriptor] = [
         PolicyDescriptor(LRU.self),
         PolicyDescriptor(FIFO.self),
+        PolicyDescriptor(Clock.self),
+        PolicyDescriptor(SLRU.self),
+        PolicyDescriptor(Sieve.self),
+        PolicyDescriptor(S3FIFO.self),
+        PolicyDescriptor(TwoQ.self),
     ]
 
     /// The descriptor for a command-line name (case-insensitive).
