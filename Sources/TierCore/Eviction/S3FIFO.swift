@@ -42,12 +42,17 @@ public struct S3FIFO: EvictionPolicy {
     ]
 
     public let capacity: Int64
+    /// Share of the capacity for the small FIFO.
     public let smallRatio: Double
+    /// Size of the ghost FIFO as a share of the capacity.
     public let ghostRatio: Double
+    /// Hits in the small FIFO that earn a move to main.
     public let threshold: Int
-    /// Bytes of the small FIFO, main FIFO and ghost FIFO (libCacheSim's truncations).
+    /// Bytes of the small FIFO: `Int64(capacity * small)`, truncated as libCacheSim does.
     public let smallCapacity: Int64
+    /// Bytes of the main FIFO: the rest of the capacity.
     public let mainCapacity: Int64
+    /// Bytes of ids the ghost FIFO remembers (0: no ghost queue).
     public let ghostCapacity: Int64
 
     @usableFromInline let index = IdTable()

@@ -34,11 +34,15 @@ public struct TwoQ: EvictionPolicy {
     ]
 
     public let capacity: Int64
+    /// Share of the capacity for A1in.
     public let ainRatio: Double
+    /// Size of A1out as a share of the capacity.
     public let aoutRatio: Double
-    /// Bytes of A1in, A1out and Am (libCacheSim's truncations; Am gets the rest).
+    /// Bytes of A1in: `Int64(capacity * ain)`, truncated as libCacheSim does.
     public let ainCapacity: Int64
+    /// Bytes of ids A1out remembers.
     public let aoutCapacity: Int64
+    /// Bytes of Am: the rest of the capacity.
     public let amCapacity: Int64
 
     @usableFromInline let index = IdTable()
