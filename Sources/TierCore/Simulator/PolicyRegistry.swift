@@ -87,8 +87,13 @@ public enum Policies {
     public static let all: [PolicyDescriptor] = [
         PolicyDescriptor(LRU.self),
         PolicyDescriptor(FIFO.self),
+        PolicyDescriptor(Clock.self),
+        PolicyDescriptor(SLRU.self),
         PolicyDescriptor(ARC.self),
+        PolicyDescriptor(TwoQ.self),
         PolicyDescriptor(LIRS.self),
+        PolicyDescriptor(Sieve.self),
+        PolicyDescriptor(S3FIFO.self),
     ]
 
     /// The descriptor for a command-line name (case-insensitive).
