@@ -49,6 +49,7 @@ enum ConformanceData {
     static func tierkitName(_ libcachesim: String) -> String {
         switch libcachesim.lowercased() {
         case "twoq": return "twoq"
+        case "tinylfu", "wtinylfu": return "wtinylfu"
         default: return libcachesim.lowercased()
         }
     }

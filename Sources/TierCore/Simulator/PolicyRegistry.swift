@@ -87,6 +87,7 @@ public enum Policies {
     public static let all: [PolicyDescriptor] = [
         PolicyDescriptor(LRU.self),
         PolicyDescriptor(FIFO.self),
+        PolicyDescriptor(WTinyLFU.self),
     ]
 
     /// The descriptor for a command-line name (case-insensitive).
