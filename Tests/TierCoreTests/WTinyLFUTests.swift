@@ -195,6 +195,7 @@ struct WTinyLFUTests {
     // libCacheSim aa0fc40, set_rand_seed(0): lcs-exact TRACE tinyLFU "<params>" 500,2000,10000 objects
     @Test("exact misses in object mode", arguments: [
         ("wtinylfu", [Int64(96285), 93795, 77188]),
+        ("wtinylfu:window-size=0.01,main-cache=SLRU", [96285, 93795, 77188]),
         ("wtinylfu:main=lru", [96170, 91922, 75201]),
         ("wtinylfu:window=0.1", [95444, 93657, 78334]),
     ])
@@ -202,5 +203,42 @@ struct WTinyLFUTests {
         guard let counts = try replayConformanceTrace(policy: spec, sizes: [500, 2000, 10000], objectMode: true) else { return }
         #expect(counts.map(\.misses) == misses)
         #expect(counts.map(\.missBytes) == misses)
+    }
+
+    // libCacheSim aa0fc40, set_rand_seed(0): lcs-exact TRACE tinyLFU "" 100,200,300 objects.
+    // 32 × main capacity main-cache hits between halvings: the sketch decays several times here.
+    @Test("exact misses in object mode at sizes where the sketch decays")
+    func exactObjectsDecaying() throws {
+        guard let counts = try replayConformanceTrace(policy: "wtinylfu", sizes: [100, 200, 300], objectMode: true) else { return }
+        #expect(counts.map(\.misses) == [98829, 97349, 96925])
+    }
+
+    // libCacheSim aa0fc40, set_rand_seed(0): lcs-exact TRACE tinyLFU "main-cache=LRU" SIZES bytes
+    @Test("exact misses at 8 byte sizes with an LRU main cache")
+    func exactBytesLRUMain() throws {
+        guard let counts = try replayConformanceTrace(policy: "wtinylfu:main=lru", sizes: ConformanceData.sizes) else { return }
+        #expect(counts.map(\.misses) == [87824, 80636, 74226, 71934, 71195, 69321, 58760, 53966])
+        #expect(counts.map(\.missBytes) == [3_858_620_416, 3_446_165_504, 3_187_732_992, 3_052_953_600,
+                                            3_015_779_840, 2_887_318_016, 2_377_309_184, 2_287_613_952])
+    }
+
+    // libCacheSim aa0fc40, set_rand_seed(0): lcs-exact TRACE tinyLFU "window-size=0.1" 134217728,536870912 bytes
+    @Test("exact misses in byte mode with a 10% window")
+    func exactBytesWideWindow() throws {
+        guard let counts = try replayConformanceTrace(policy: "wtinylfu:window=0.1", sizes: [134_217_728, 536_870_912]) else { return }
+        #expect(counts.map(\.misses) == [91113, 75618])
+        #expect(counts.map(\.missBytes) == [4_116_175_360, 3_198_066_688])
+    }
+
+    // libCacheSim aa0fc40, set_rand_seed(0): lcs-exact TRACE tinyLFU "" SIZES objects|bytes <admission> <params>
+    @Test("exact misses behind an admission policy")
+    func exactWithAdmission() throws {
+        guard let objects = try replayConformanceTrace(policy: "wtinylfu", sizes: [500, 2000, 10000], objectMode: true,
+                                                       admission: AdmissionSpec(parsing: "bloom-filter")) else { return }
+        #expect(objects.map(\.misses) == [96913, 93642, 77267])
+        guard let bytes = try replayConformanceTrace(policy: "wtinylfu", sizes: [134_217_728, 536_870_912],
+                                                     admission: AdmissionSpec(parsing: "prob:prob=0.7")) else { return }
+        #expect(bytes.map(\.misses) == [90295, 75969])
+        #expect(bytes.map(\.missBytes) == [4_025_222_144, 3_147_633_152])
     }
 }

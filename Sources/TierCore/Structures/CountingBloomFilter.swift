@@ -27,11 +27,22 @@ public final class CountingBloomFilter {
 
     // Dense storage (nil when sparse).
     @usableFromInline let dense: UnsafeMutablePointer<UInt32>?
-    // Sparse storage: positions and counters; `emptyKey` marks a free slot.
-    @usableFromInline var keys: UnsafeMutablePointer<UInt32>
-    @usableFromInline var counts: UnsafeMutablePointer<UInt32>
+    /// A sparse counter: its position and count side by side, so a probe
+    /// touches one cache line.
+    @usableFromInline struct Cell {
+        @usableFromInline var key: UInt32
+        @usableFromInline var count: UInt32
+        @inlinable init(key: UInt32, count: UInt32) {
+            self.key = key
+            self.count = count
+        }
+    }
+    // Sparse storage (open addressing, linear probing); `emptyKey` marks a free cell.
+    @usableFromInline var cells: UnsafeMutablePointer<Cell>
     @usableFromInline var mask: Int
     @usableFromInline var used: Int = 0
+    /// Slots of the counters of the id being added.
+    @usableFromInline let slots: UnsafeMutablePointer<Int>
     @usableFromInline static let emptyKey = UInt32.max
 
     /// A filter for `entries` items. `entries` is a C `int` in libCacheSim, so a
@@ -44,29 +55,27 @@ public final class CountingBloomFilter {
         let wanted = min((bpe * n).rounded(.up), Double(Int32.max))
         let counters = wanted >= Double(hashCount) ? Int(wanted) : Int(hashCount) * 2
         counterCount = UInt32(counters)
+        slots = .allocate(capacity: Int(hashCount))
 
         if counters <= Self.denseLimit {
             let d = UnsafeMutablePointer<UInt32>.allocate(capacity: counters)
             d.initialize(repeating: 0, count: counters)
             dense = d
-            keys = .allocate(capacity: 1)
-            counts = .allocate(capacity: 1)
+            cells = .allocate(capacity: 1)
             mask = 0
         } else {
             dense = nil
             let capacity = 1 << 16
-            keys = .allocate(capacity: capacity)
-            keys.initialize(repeating: Self.emptyKey, count: capacity)
-            counts = .allocate(capacity: capacity)
-            counts.initialize(repeating: 0, count: capacity)
+            cells = .allocate(capacity: capacity)
+            cells.initialize(repeating: Cell(key: Self.emptyKey, count: 0), count: capacity)
             mask = capacity - 1
         }
     }
 
     deinit {
         dense?.deallocate()
-        keys.deallocate()
-        counts.deallocate()
+        slots.deallocate()
+        cells.deallocate()
     }
 
     /// The two base hashes of an id (libCacheSim keeps the low 32 bits of each).
@@ -94,14 +103,25 @@ public final class CountingBloomFilter {
     public func add(_ id: UInt64) -> UInt32 {
         let (a, b) = bases(id)
         var minimum = UInt32.max
-        for i in 0..<hashCount {
-            let c = counter((a &+ i &* b) % counterCount)
-            if c < minimum { minimum = c }
+        if let dense {
+            for i in 0..<hashCount {
+                let c = dense[Int((a &+ i &* b) % counterCount)]
+                if c < minimum { minimum = c }
+            }
+            guard minimum < UInt32.max else { return minimum }
+            for i in 0..<hashCount { dense[Int((a &+ i &* b) % counterCount)] &+= 1 }
+            return minimum + 1
+        }
+        // Sparse: find or create each counter's slot once, then read and bump it.
+        // Growing first keeps the slots valid across the two passes.
+        if (used + Int(hashCount)) * 2 > mask + 1 { grow() }
+        for i in 0..<Int(hashCount) {
+            let k = slotCreating((a &+ UInt32(i) &* b) % counterCount)
+            slots[i] = k
+            if cells[k].count < minimum { minimum = cells[k].count }
         }
         guard minimum < UInt32.max else { return minimum }
-        for i in 0..<hashCount {
-            increment((a &+ i &* b) % counterCount)
-        }
+        for i in 0..<Int(hashCount) { cells[slots[i]].count &+= 1 }
         return minimum + 1
     }
 
@@ -110,7 +130,7 @@ public final class CountingBloomFilter {
         if let dense {
             for i in 0..<Int(counterCount) { dense[i] >>= 1 }
         } else {
-            for i in 0...mask where keys[i] != Self.emptyKey { counts[i] >>= 1 }
+            for i in 0...mask where cells[i].key != Self.emptyKey { cells[i].count >>= 1 }
         }
     }
 
@@ -129,51 +149,41 @@ public final class CountingBloomFilter {
         if let dense { return dense[Int(position)] }
         var i = slot(position)
         while true {
-            let k = keys[i]
-            if k == position { return counts[i] }
-            if k == Self.emptyKey { return 0 }
+            let c = cells[i]
+            if c.key == position { return c.count }
+            if c.key == Self.emptyKey { return 0 }
             i = (i &+ 1) & mask
         }
     }
 
+    /// The sparse slot of `position`, created with a zero count if absent.
+    /// The caller guarantees room.
     @inlinable @inline(__always)
-    func increment(_ position: UInt32) {
-        if let dense {
-            dense[Int(position)] &+= 1
-            return
-        }
+    func slotCreating(_ position: UInt32) -> Int {
         var i = slot(position)
         while true {
-            let k = keys[i]
-            if k == position {
-                counts[i] &+= 1
-                return
-            }
+            let k = cells[i].key
+            if k == position { return i }
             if k == Self.emptyKey { break }
             i = (i &+ 1) & mask
         }
-        keys[i] = position
-        counts[i] = 1
+        cells[i] = Cell(key: position, count: 0)
         used += 1
-        if used * 2 > mask + 1 { grow() }
+        return i
     }
 
     @usableFromInline
     func grow() {
-        let oldKeys = keys, oldCounts = counts, oldCapacity = mask + 1
+        let old = cells, oldCapacity = mask + 1
         let capacity = oldCapacity * 2
-        keys = .allocate(capacity: capacity)
-        keys.initialize(repeating: Self.emptyKey, count: capacity)
-        counts = .allocate(capacity: capacity)
-        counts.initialize(repeating: 0, count: capacity)
+        cells = .allocate(capacity: capacity)
+        cells.initialize(repeating: Cell(key: Self.emptyKey, count: 0), count: capacity)
         mask = capacity - 1
-        for j in 0..<oldCapacity where oldKeys[j] != Self.emptyKey {
-            var i = slot(oldKeys[j])
-            while keys[i] != Self.emptyKey { i = (i &+ 1) & mask }
-            keys[i] = oldKeys[j]
-            counts[i] = oldCounts[j]
+        for j in 0..<oldCapacity where old[j].key != Self.emptyKey {
+            var i = slot(old[j].key)
+            while cells[i].key != Self.emptyKey { i = (i &+ 1) & mask }
+            cells[i] = old[j]
         }
-        oldKeys.deallocate()
-        oldCounts.deallocate()
+        old.deallocate()
     }
 }
