@@ -94,6 +94,7 @@ public enum Policies {
         PolicyDescriptor(LIRS.self),
         PolicyDescriptor(Sieve.self),
         PolicyDescriptor(S3FIFO.self),
+        PolicyDescriptor(WTinyLFU.self),
     ]
 
     /// The descriptor for a command-line name (case-insensitive).
