@@ -87,6 +87,8 @@ public enum Policies {
     public static let all: [PolicyDescriptor] = [
         PolicyDescriptor(LRU.self),
         PolicyDescriptor(FIFO.self),
+        PolicyDescriptor(LFU.self),
+        PolicyDescriptor(Belady.self, needsNextAccess: true),
     ]
 
     /// The descriptor for a command-line name (case-insensitive).

@@ -1,0 +1,99 @@
+import Testing
+import TierCore
+
+/// Replays the conformance trace through `spec`; nil (after printing why) when the trace is absent.
+func replayConformance(_ spec: String, capacity: Int64, objects: Bool = false) throws -> ReplayCounts? {
+    guard let path = ConformanceData.tracePath else {
+        print("\(spec): SKIPPED - conformance trace not found; set TIERKIT_CONFORMANCE_DIR")
+        return nil
+    }
+    let (descriptor, parameters) = try Policies.parse(spec)
+    var setup = ReplaySetup(trace: TraceSpec(path: path, format: .oracleGeneral, objectMode: objects),
+                            capacity: capacity, parameters: parameters)
+    return try descriptor.run(&setup).counts
+}
+
+/// Replays `requests` (ids with sizes and next-access indexes) and returns hits and victims in order.
+func replayByHand<P: EvictionPolicy>(_ policy: inout P, _ requests: [Request]) -> (hits: [Bool], victims: [UInt64]) {
+    var hits: [Bool] = []
+    var victims: [UInt64] = []
+    var admit = AdmitAll()
+    for r in requests {
+        hits.append(policy.access(r, admission: &admit, onEvict: { victims.append($0.id) }))
+    }
+    return (hits, victims)
+}
+
+/// Builds unit-size requests from ids, filling in next-access indexes (1-based, as oracleGeneral).
+func requestsWithFuture(_ ids: [UInt64]) -> [Request] {
+    var out = ids.map { Request(id: $0, size: 1) }
+    var nextSeen: [UInt64: Int64] = [:]
+    for k in stride(from: ids.count - 1, through: 0, by: -1) {
+        out[k].nextAccess = nextSeen[ids[k]] ?? Request.never
+        nextSeen[ids[k]] = Int64(k + 1)
+    }
+    return out
+}
+
+/// Object-mode miss counts from libCacheSim aa0fc40 (lcs-exact, set_rand_seed(0)).
+struct ObjectModeExpectation: Sendable, CustomTestStringConvertible {
+    var spec: String
+    var size: Int64
+    var misses: Int64
+    var testDescription: String { "\(spec) @ \(size) objects" }
+}
+
+@Suite("frequency and oracle policies")
+struct FrequencyOracleTests {
+    // libCacheSim aa0fc40, set_rand_seed(0): lcs-exact TRACE ALGO "" 500,2000,10000 objects
+    static let objectMode: [ObjectModeExpectation] = [
+        .init(spec: "lfu", size: 500, misses: 96651),
+        .init(spec: "lfu", size: 2000, misses: 93707),
+        .init(spec: "lfu", size: 10000, misses: 81059),
+        .init(spec: "belady", size: 500, misses: 90175),
+        .init(spec: "belady", size: 2000, misses: 81870),
+        .init(spec: "belady", size: 10000, misses: 61843),
+    ]
+
+    @Test("object mode exact misses", arguments: objectMode)
+    func objectModeMisses(_ e: ObjectModeExpectation) throws {
+        guard let counts = try replayConformance(e.spec, capacity: e.size, objects: true) else { return }
+        #expect(counts.requests == 113_872)
+        #expect(counts.misses == e.misses)
+        #expect(counts.missBytes == e.misses)
+    }
+
+    @Test("LFU evicts the least frequent, oldest first among equals")
+    func lfuByHand() {
+        var params = PolicyParameters()
+        var lfu = try! LFU(capacity: 3, parameters: &params)
+        // 1 reaches freq 3, 2 freq 2, 3 stays at 1: each newcomer evicts the previous
+        // freq-1 object while 1 and 2 stay; the final 2 hits.
+        let ids: [UInt64] = [1, 2, 3, 1, 1, 2, 4, 5, 6, 2]
+        let (hits, victims) = replayByHand(&lfu, ids.map { Request(id: $0) })
+        #expect(hits == [false, false, false, true, true, true, false, false, false, true])
+        #expect(victims == [3, 4, 5])
+        #expect(lfu.objectCount == 3 && lfu.occupied == 3)
+    }
+
+    @Test("LFU breaks frequency ties by arrival at that frequency")
+    func lfuTies() {
+        var params = PolicyParameters()
+        var lfu = try! LFU(capacity: 2, parameters: &params)
+        // 1 and 2 both reach freq 2, 2 first: 3 evicts 2.
+        let (_, victims) = replayByHand(&lfu, [1, 2, 2, 1, 3].map { Request(id: $0) })
+        #expect(victims == [2])
+    }
+
+    @Test("Belady evicts the farthest next use; never-again objects go first")
+    func beladyByHand() {
+        var params = PolicyParameters()
+        var belady = try! Belady(capacity: 2, parameters: &params)
+        let (hits, victims) = replayByHand(&belady, requestsWithFuture([1, 2, 3, 1, 2, 3, 1, 1]))
+        // At 3: next uses 1@4, 2@5, 3@6 -> evict 2. At 2 (miss): 1@7, 3@6, 2@never -> evict 1.
+        // At 3: hit. At 1 (miss): 2 never, 3 never -> heap top.
+        #expect(hits == [false, false, false, true, false, true, false, true])
+        #expect(victims.prefix(2) == [2, 1])
+        #expect(victims.count == 3)
+    }
+}
