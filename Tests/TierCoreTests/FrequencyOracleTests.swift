@@ -53,6 +53,9 @@ struct FrequencyOracleTests {
         .init(spec: "belady", size: 500, misses: 90175),
         .init(spec: "belady", size: 2000, misses: 81870),
         .init(spec: "belady", size: 10000, misses: 61843),
+        .init(spec: "beladysize", size: 500, misses: 90257),
+        .init(spec: "beladysize", size: 2000, misses: 81970),
+        .init(spec: "beladysize", size: 10000, misses: 61843),
     ]
 
     @Test("object mode exact misses", arguments: objectMode)
@@ -62,6 +65,31 @@ struct FrequencyOracleTests {
         #expect(counts.misses == e.misses)
         #expect(counts.missBytes == e.misses)
     }
+
+    // libCacheSim aa0fc40, set_rand_seed(0): lcs-exact TRACE beladySize "" 134217728*k (cachesim: hashpower 16)
+    static let beladySizeBytes: (misses: [Int64], missBytes: [Int64]) = (
+        [74436, 64571, 60287, 56524, 54541, 52613, 50582, 48974],
+        [3510688768, 3046747136, 2773904896, 2537691648, 2403441152, 2269253120, 2135027200, 2029769728])
+    // libCacheSim aa0fc40 test/test_evictionAlgo.c test_BeladySize (hashpower 20, set_rand_seed(0) per size)
+    static let beladySizeUnitTest: (misses: [Int64], missBytes: [Int64]) = (
+        [74329, 64524, 60279, 56514, 54539, 52613, 50581, 48974],
+        [3507168256, 3044453888, 2773635072, 2537643008, 2403463680, 2269248512, 2135011840, 2029769728])
+
+    static func checkBytes(_ spec: String, _ expected: (misses: [Int64], missBytes: [Int64])) throws {
+        for (k, size) in ConformanceData.sizes.enumerated() {
+            guard let counts = try replayConformance(spec, capacity: size) else { return }
+            #expect(counts.requests == 113_872)
+            #expect(counts.bytes == 4_368_040_448)
+            #expect(counts.misses == expected.misses[k], "\(spec) misses at \(size) bytes")
+            #expect(counts.missBytes == expected.missBytes[k], "\(spec) miss bytes at \(size) bytes")
+        }
+    }
+
+    @Test("BeladySize exact at 8 byte sizes, as libCacheSim's cachesim")
+    func beladySizeCachesim() throws { try Self.checkBytes("beladysize", Self.beladySizeBytes) }
+
+    @Test("BeladySize exact at 8 byte sizes, as libCacheSim's unit test (hashpower 20)")
+    func beladySizeUnit() throws { try Self.checkBytes("beladysize:hashpower=20", Self.beladySizeUnitTest) }
 
     @Test("LFU evicts the least frequent, oldest first among equals")
     func lfuByHand() {

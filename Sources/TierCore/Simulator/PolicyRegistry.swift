@@ -89,6 +89,7 @@ public enum Policies {
         PolicyDescriptor(FIFO.self),
         PolicyDescriptor(LFU.self),
         PolicyDescriptor(Belady.self, needsNextAccess: true),
+        PolicyDescriptor(BeladySize.self, needsNextAccess: true),
     ]
 
     /// The descriptor for a command-line name (case-insensitive).
