@@ -56,6 +56,9 @@ struct FrequencyOracleTests {
         .init(spec: "beladysize", size: 500, misses: 90257),
         .init(spec: "beladysize", size: 2000, misses: 81970),
         .init(spec: "beladysize", size: 10000, misses: 61843),
+        .init(spec: "lhd", size: 500, misses: 95204),
+        .init(spec: "lhd", size: 2000, misses: 94078),
+        .init(spec: "lhd", size: 10000, misses: 82382),
     ]
 
     @Test("object mode exact misses", arguments: objectMode)
@@ -90,6 +93,15 @@ struct FrequencyOracleTests {
 
     @Test("BeladySize exact at 8 byte sizes, as libCacheSim's unit test (hashpower 20)")
     func beladySizeUnit() throws { try Self.checkBytes("beladysize:hashpower=20", Self.beladySizeUnitTest) }
+
+    // libCacheSim aa0fc40 test/test_evictionAlgo.c test_LHD; lcs-exact TRACE lhd "" 134217728*k
+    // (set_rand_seed(0)) gives the same numbers.
+    static let lhdBytes: (misses: [Int64], missBytes: [Int64]) = (
+        [90500, 86928, 82211, 77256, 71259, 67001, 63734, 61237],
+        [4209021952, 4060000768, 3824893440, 3594843136, 3319633408, 3119866880, 2953787392, 2810359808])
+
+    @Test("LHD exact at 8 byte sizes")
+    func lhdExactBytes() throws { try Self.checkBytes("lhd", Self.lhdBytes) }
 
     @Test("LFU evicts the least frequent, oldest first among equals")
     func lfuByHand() {

@@ -90,6 +90,7 @@ public enum Policies {
         PolicyDescriptor(LFU.self),
         PolicyDescriptor(Belady.self, needsNextAccess: true),
         PolicyDescriptor(BeladySize.self, needsNextAccess: true),
+        PolicyDescriptor(LHD.self),
     ]
 
     /// The descriptor for a command-line name (case-insensitive).
