@@ -136,4 +136,47 @@ struct FrequencyOracleTests {
         #expect(victims.prefix(2) == [2, 1])
         #expect(victims.count == 3)
     }
+
+    @Test("BeladySize evicts the largest size x distance and never keeps last requests")
+    func beladySizeByHand() throws {
+        var params = try PolicyParameters(policy: "beladysize", parsing: "n-sample=16")
+        var policy = try BeladySize(capacity: 8, parameters: &params)
+        let requests = [
+            Request(id: 1, size: 4, nextAccess: 4),
+            Request(id: 2, size: 4, nextAccess: 5),
+            // Full: at time 3, object 1 scores 4x(4-3)=4 and object 2 scores 4x(5-3)=8.
+            // Object 2 goes even though 3 is never requested again and is not kept.
+            Request(id: 3, size: 4, nextAccess: Request.never),
+            Request(id: 1, size: 4, nextAccess: Request.never),  // hit, and its last: dropped
+            Request(id: 2, size: 4, nextAccess: Request.never),  // miss, not kept
+        ]
+        let (hits, victims) = replayByHand(&policy, requests)
+        #expect(hits == [false, false, false, true, false])
+        #expect(victims == [2])
+        #expect(policy.objectCount == 0 && policy.occupied == 0)
+        #expect(policy.label == "beladysize(n-sample=16,hashpower=16)")
+    }
+
+    @Test("LHD evicts exactly one resident object per call and keeps its accounting")
+    func lhdByHand() throws {
+        var params = PolicyParameters()
+        var lhd = try LHD(capacity: 4, parameters: &params)
+        let warm = replayByHand(&lhd, (1...4).map { Request(id: $0) } + (1...4).map { Request(id: $0) })
+        #expect(warm.hits == [false, false, false, false, true, true, true, true])
+        #expect(warm.victims.isEmpty)
+        let more = replayByHand(&lhd, [Request(id: 5), Request(id: 6, size: 2)])
+        #expect(more.hits == [false, false])
+        #expect(more.victims.count == 3)
+        #expect(Set(more.victims).count == 3 && more.victims.allSatisfy { (1...5).contains($0) })
+        #expect(lhd.objectCount == 3 && lhd.occupied == 4)
+        let sixHits = lhd.lookup(Request(id: 6, size: 2))
+        #expect(sixHits)
+        for v in more.victims {
+            let hit = lhd.lookup(Request(id: v))
+            #expect(!hit)
+        }
+        // Too large for the cache: not admitted, nothing evicted.
+        let big = replayByHand(&lhd, [Request(id: 7, size: 5)])
+        #expect(big.hits == [false] && big.victims.isEmpty)
+    }
 }

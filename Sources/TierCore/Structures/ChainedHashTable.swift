@@ -79,10 +79,13 @@ public final class ChainedHashTable {
     /// return its chain head. The table must not be empty.
     @inlinable
     public func randomHead(_ random: inout LibCacheSimRandom) -> Int32 {
-        while true {
-            let s = heads[Int(random.next() & mask)]
-            if s >= 0 { return s }
-        }
+        // A sparse table takes many draws per hit; keep the loop on locals.
+        let heads = self.heads, mask = self.mask
+        var r = random
+        var s: Int32
+        repeat { s = heads[Int(r.next() & mask)] } while s < 0
+        random = r
+        return s
     }
 
     /// The key stored in `slot`.
