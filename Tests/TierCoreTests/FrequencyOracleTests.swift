@@ -2,7 +2,7 @@ import Testing
 import TierCore
 
 /// Replays the conformance trace through `spec`; nil (after printing why) when the trace is absent.
-func replayConformance(_ spec: String, capacity: Int64, objects: Bool = false) throws -> ReplayCounts? {
+private func replayConformance(_ spec: String, capacity: Int64, objects: Bool = false) throws -> ReplayCounts? {
     guard let path = ConformanceData.tracePath else {
         print("\(spec): SKIPPED - conformance trace not found; set TIERKIT_CONFORMANCE_DIR")
         return nil
@@ -14,7 +14,7 @@ func replayConformance(_ spec: String, capacity: Int64, objects: Bool = false) t
 }
 
 /// Replays `requests` (ids with sizes and next-access indexes) and returns hits and victims in order.
-func replayByHand<P: EvictionPolicy>(_ policy: inout P, _ requests: [Request]) -> (hits: [Bool], victims: [UInt64]) {
+private func replayByHand<P: EvictionPolicy>(_ policy: inout P, _ requests: [Request]) -> (hits: [Bool], victims: [UInt64]) {
     var hits: [Bool] = []
     var victims: [UInt64] = []
     var admit = AdmitAll()
@@ -25,7 +25,7 @@ func replayByHand<P: EvictionPolicy>(_ policy: inout P, _ requests: [Request]) -
 }
 
 /// Builds unit-size requests from ids, filling in next-access indexes (1-based, as oracleGeneral).
-func requestsWithFuture(_ ids: [UInt64]) -> [Request] {
+private func requestsWithFuture(_ ids: [UInt64]) -> [Request] {
     var out = ids.map { Request(id: $0, size: 1) }
     var nextSeen: [UInt64: Int64] = [:]
     for k in stride(from: ids.count - 1, through: 0, by: -1) {
@@ -36,7 +36,7 @@ func requestsWithFuture(_ ids: [UInt64]) -> [Request] {
 }
 
 /// Object-mode miss counts from libCacheSim aa0fc40 (lcs-exact, set_rand_seed(0)).
-struct ObjectModeExpectation: Sendable, CustomTestStringConvertible {
+struct FrequencyOracleExpectation: Sendable, CustomTestStringConvertible {
     var spec: String
     var size: Int64
     var misses: Int64
@@ -46,7 +46,7 @@ struct ObjectModeExpectation: Sendable, CustomTestStringConvertible {
 @Suite("frequency and oracle policies")
 struct FrequencyOracleTests {
     // libCacheSim aa0fc40, set_rand_seed(0): lcs-exact TRACE ALGO "" 500,2000,10000 objects
-    static let objectMode: [ObjectModeExpectation] = [
+    static let objectMode: [FrequencyOracleExpectation] = [
         .init(spec: "lfu", size: 500, misses: 96651),
         .init(spec: "lfu", size: 2000, misses: 93707),
         .init(spec: "lfu", size: 10000, misses: 81059),
@@ -62,7 +62,7 @@ struct FrequencyOracleTests {
     ]
 
     @Test("object mode exact misses", arguments: objectMode)
-    func objectModeMisses(_ e: ObjectModeExpectation) throws {
+    func objectModeMisses(_ e: FrequencyOracleExpectation) throws {
         guard let counts = try replayConformance(e.spec, capacity: e.size, objects: true) else { return }
         #expect(counts.requests == 113_872)
         #expect(counts.misses == e.misses)
