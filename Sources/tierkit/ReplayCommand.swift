@@ -1,5 +1,103 @@
 import ArgumentParser
+import Foundation
+import TierCore
 
 struct ReplayCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "replay", abstract: "Replay a trace through policies at several sizes.")
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Replay a trace through eviction policies at several cache sizes, in parallel.",
+        discussion: """
+        Every policy × size pair is an independent simulation with libCacheSim's semantics
+        (a hit is "key present"; a miss is inserted unless admission refuses it or it is larger
+        than the cache). Runs use every core; the table goes to stdout.
+
+        Policies take parameters after a colon: s3fifo:small=0.1,threshold=2  slru:segments=4
+        (see `tierkit policies`). Sizes: 128MiB, 1GiB, 4096 (bytes), objects with --objects,
+        or 1%,10% of the trace's working set.
+
+        Examples:
+          tierkit replay trace.oracleGeneral --policy lru,arc,s3fifo --size 128MiB,1GiB
+          tierkit replay trace.csv --objects --policy lru,sieve --size 1%,10% --plot mrc.svg --json out.json
+        """
+    )
+
+    @OptionGroup var traceOptions: TraceOptions
+
+    @Option(help: "Comma-separated eviction policies, with optional parameters (name:key=value,...).")
+    var policy: String = "lru"
+
+    @Option(help: "Comma-separated cache sizes: bytes (B/KiB/MiB/GiB), objects (--objects), or % of the working set.")
+    var size: String
+
+    @Option(help: "Admission policy for every run (always, prob:p=0.5, size:max=1MiB, secondhit).")
+    var admission: String = "always"
+
+    @Option(help: "Worker threads (default: one per core).")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Write the rows as JSON to this file.")
+    var json: String?
+
+    @Option(help: "Write the rows as CSV to this file.")
+    var csv: String?
+
+    @Option(help: "Write an SVG plot of miss ratio against cache size to this file.")
+    var plot: String?
+
+    func run() throws {
+        let spec = try traceOptions.spec()
+        let admissionSpec = try AdmissionSpec(parsing: admission)
+        let policies = try Policies.splitList(policy).map { try Policies.parse($0) }
+        for (d, _) in policies where d.needsNextAccess {
+            let probe = try TraceStats.probe(spec)
+            if !probe.hasNextAccess {
+                throw ValidationError("\(d.name) needs next-access times; convert the trace with `tierkit trace convert --to oracleGeneral` first")
+            }
+        }
+        let sizes = try resolveSizes(size, trace: spec)
+        var jobList: [ReplayJob] = []
+        for (d, params) in policies {
+            for s in sizes { jobList.append(ReplayJob(policy: d, parameters: params, capacity: s, admission: admissionSpec)) }
+        }
+        let expected = try TraceStats.requestCountHint(spec).map { $0 * Int64(jobList.count) }
+        let progress = ProgressLine(label: "replay \(jobList.count) runs", total: expected)
+        let rows = try ReplayRunner(trace: spec, workers: jobs).runAll(jobList) { progress.update($0) }
+        progress.finish()
+
+        let unit = spec.objectMode ? "objects" : "bytes"
+        print(renderTable(
+            ["policy", "cache size", "requests", "misses", "miss ratio", "byte miss ratio", "seconds", "Mreq/s"],
+            rows.map { r in
+                [r.policy + (r.admission == "always" ? "" : "+" + r.admission),
+                 spec.objectMode ? "\(r.cacheSize)" : formatBytes(r.cacheSize),
+                 "\(r.requests)", "\(r.misses)",
+                 String(format: "%.4f", r.missRatio), String(format: "%.4f", r.byteMissRatio),
+                 String(format: "%.2f", r.seconds), String(format: "%.2f", r.requestsPerSecond / 1e6)]
+            }))
+
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try writeOutput(String(decoding: try encoder.encode(rows), as: UTF8.self) + "\n", to: json, what: "JSON rows")
+        }
+        if let csv {
+            var text = "policy,admission,cache_size,mode,requests,misses,miss_ratio,bytes,miss_bytes,byte_miss_ratio,seconds,requests_per_second,peak_memory_bytes\n"
+            for r in rows {
+                text += "\"\(r.policy)\",\(r.admission),\(r.cacheSize),\(r.mode),\(r.requests),\(r.misses),\(r.missRatio),\(r.bytes),\(r.missBytes),\(r.byteMissRatio),\(r.seconds),\(r.requestsPerSecond),\(r.peakMemoryBytes)\n"
+            }
+            try writeOutput(text, to: csv, what: "CSV rows")
+        }
+        if let plot {
+            var series: [(String, [(Double, Double)])] = []
+            for (d, _) in policies {
+                let mine = rows.filter { $0.policy.hasPrefix(d.name) }
+                guard let label = mine.first?.policy else { continue }
+                series.append((label, mine.map { (Double($0.cacheSize), $0.missRatio) }))
+            }
+            let svg = lineChartSVG(title: "Miss ratio — \(URL(fileURLWithPath: spec.path).lastPathComponent)",
+                                   xLabel: "cache size (\(unit))", yLabel: "miss ratio",
+                                   xIsBytes: !spec.objectMode, series: series)
+            try writeOutput(svg, to: plot, what: "miss-ratio plot")
+        }
+    }
 }

@@ -49,6 +49,9 @@ enum ConformanceData {
     static func tierkitName(_ libcachesim: String) -> String {
         switch libcachesim.lowercased() {
         case "twoq": return "twoq"
+        case "slru": return "slru:segments=5"    // libCacheSim's test uses n-seg=5
+        case "s3fifo", "s3-fifo": return "s3fifo:small=0.1,threshold=2"
+        case "tinylfu", "wtinylfu": return "wtinylfu"
         default: return libcachesim.lowercased()
         }
     }

@@ -13,7 +13,8 @@ public struct AdmissionSpec: Sendable, CustomStringConvertible {
     /// Parses `name:key=value,...`.
     public init(parsing spec: String) throws(PolicyError) {
         let parts = spec.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-        let name = String(parts[0]).lowercased()
+        let given = String(parts[0]).lowercased()
+        let name = BuiltinAdmission.aliases[given] ?? given
         guard BuiltinAdmission.names.contains(name) else {
             throw PolicyError("unknown admission policy '\(name)'; known: \(BuiltinAdmission.names.joined(separator: ", "))")
         }
@@ -35,17 +36,25 @@ public struct AdmissionSpec: Sendable, CustomStringConvertible {
 /// which costs nothing next to the miss itself.
 public enum BuiltinAdmission: AdmissionPolicy {
     case always(AdmitAll)
+    case prob(ProbabilisticAdmission)
+    case size(SizeAdmission)
+    case secondHit(SecondHitAdmission)
 
     public static let name = "builtin"
-    public static let names = [AdmitAll.name]
+    public static let names = [AdmitAll.name, ProbabilisticAdmission.name, SizeAdmission.name, SecondHitAdmission.name]
+    /// libCacheSim's names for the same policies.
+    public static let aliases = ["bloomfilter": SecondHitAdmission.name, "bloom-filter": SecondHitAdmission.name]
 
     public init(parameters: inout PolicyParameters) throws(PolicyError) {
         try self.init(name: parameters.policy, parameters: &parameters)
     }
 
     public init(name: String, parameters: inout PolicyParameters) throws(PolicyError) {
-        switch name {
+        switch Self.aliases[name] ?? name {
         case AdmitAll.name: self = .always(try AdmitAll(parameters: &parameters))
+        case ProbabilisticAdmission.name: self = .prob(try ProbabilisticAdmission(parameters: &parameters))
+        case SizeAdmission.name: self = .size(try SizeAdmission(parameters: &parameters))
+        case SecondHitAdmission.name: self = .secondHit(try SecondHitAdmission(parameters: &parameters))
         default: throw PolicyError("unknown admission policy '\(name)'; known: \(Self.names.joined(separator: ", "))")
         }
     }
@@ -53,6 +62,9 @@ public enum BuiltinAdmission: AdmissionPolicy {
     public var label: String {
         switch self {
         case .always(let a): return a.label
+        case .prob(let a): return a.label
+        case .size(let a): return a.label
+        case .secondHit(let a): return a.label
         }
     }
 
@@ -60,6 +72,12 @@ public enum BuiltinAdmission: AdmissionPolicy {
     public mutating func admit(_ request: Request) -> Bool {
         switch self {
         case .always: return true
+        case .prob(var a):
+            let admitted = a.admit(request)
+            self = .prob(a)
+            return admitted
+        case .size(var a): return a.admit(request)
+        case .secondHit(var a): return a.admit(request)  // state lives in its table
         }
     }
 }

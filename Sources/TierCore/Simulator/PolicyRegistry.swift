@@ -87,6 +87,14 @@ public enum Policies {
     public static let all: [PolicyDescriptor] = [
         PolicyDescriptor(LRU.self),
         PolicyDescriptor(FIFO.self),
+        PolicyDescriptor(Clock.self),
+        PolicyDescriptor(SLRU.self),
+        PolicyDescriptor(ARC.self),
+        PolicyDescriptor(TwoQ.self),
+        PolicyDescriptor(LIRS.self),
+        PolicyDescriptor(Sieve.self),
+        PolicyDescriptor(S3FIFO.self),
+        PolicyDescriptor(WTinyLFU.self),
         PolicyDescriptor(LFU.self),
         PolicyDescriptor(Belady.self, needsNextAccess: true),
         PolicyDescriptor(BeladySize.self, needsNextAccess: true),
@@ -108,6 +116,25 @@ public enum Policies {
         }
         let params = try PolicyParameters(policy: d.name, parsing: parts.count > 1 ? parts[1] : "")
         return (d, params)
+    }
+}
+
+extension Policies {
+    /// Splits a comma-separated list of policy specs. Parameters also use commas,
+    /// so a `key=value` item without a `:` continues the policy before it:
+    /// `lru,s3fifo:small=0.2,threshold=1,arc` is three policies; `all` names every built-in one.
+    public static func splitList(_ list: String) -> [String] {
+        var specs: [String] = []
+        for item in list.split(separator: ",", omittingEmptySubsequences: true) {
+            if item.lowercased() == "all" {
+                specs += all.map(\.name)
+            } else if item.contains("=") && !item.contains(":"), !specs.isEmpty {
+                specs[specs.count - 1] += "," + item
+            } else {
+                specs.append(String(item))
+            }
+        }
+        return specs
     }
 }
 
