@@ -180,3 +180,71 @@ struct FrequencyOracleTests {
         #expect(big.hits == [false] && big.victims.isEmpty)
     }
 }
+
+/// `evict` removes exactly one resident object, victims are resident, `remove` and
+/// the counters agree with a shadow set, on a real trace prefix.
+@Suite("LFU, Belady, BeladySize, LHD: eviction contract")
+struct FrequencyOracleContractTests {
+    static func check<P: EvictionPolicy>(_ policy: inout P, path: String, objectMode: Bool, limit: Int) throws {
+        var reader = try OracleGeneralReader(path: path, objectMode: objectMode)
+        var resident = Set<UInt64>()
+        var always = AdmitAll()
+        var n = 0
+        while n < limit, let r = try reader.next() {
+            n += 1
+            let before = policy.objectCount
+            var victims: [UInt64] = []
+            let hit = policy.access(r, admission: &always, onEvict: { victims.append($0.id) })
+            #expect(hit == resident.contains(r.id))
+            for v in victims {
+                let was = resident.remove(v)
+                #expect(was != nil, "victim \(v) was not resident")
+            }
+            let after = policy.objectCount
+            if hit {
+                // BeladySize drops an object at its last request.
+                if after == before - 1 { resident.remove(r.id) } else { #expect(after == before) }
+            } else if after == before - victims.count + 1 {
+                resident.insert(r.id)
+            } else {
+                #expect(after == before - victims.count)
+            }
+            #expect(resident.count == after)
+            #expect(policy.occupied <= policy.capacity)
+        }
+        // Remove every third resident object by id, then drain one per evict call.
+        for (k, id) in resident.sorted().enumerated() where k % 3 == 0 {
+            let first = policy.remove(id), second = policy.remove(id)
+            #expect(first && !second)
+            resident.remove(id)
+        }
+        #expect(policy.objectCount == resident.count)
+        while policy.objectCount > 0 {
+            let before = policy.objectCount
+            let v = policy.evict(Request(id: 0))
+            let was = resident.remove(v.id)
+            #expect(was != nil)
+            #expect(policy.objectCount == before - 1)
+        }
+        #expect(resident.isEmpty && policy.occupied == 0)
+    }
+
+    @Test("victims are resident and evict removes one object", arguments: ["lfu", "belady", "beladysize", "lhd"])
+    func contract(_ name: String) throws {
+        guard let path = ConformanceData.tracePath else {
+            print("frequency/oracle contract: SKIPPED - conformance trace absent; set TIERKIT_CONFORMANCE_DIR")
+            return
+        }
+        for (capacity, objectMode) in [(Int64(200), true), (Int64(16 << 20), false)] {
+            var p = PolicyParameters()
+            switch name {
+            case "lfu": var c = try LFU(capacity: capacity, parameters: &p); try Self.check(&c, path: path, objectMode: objectMode, limit: 30_000)
+            case "belady": var c = try Belady(capacity: capacity, parameters: &p); try Self.check(&c, path: path, objectMode: objectMode, limit: 30_000)
+            case "beladysize": var c = try BeladySize(capacity: capacity, parameters: &p); try Self.check(&c, path: path, objectMode: objectMode, limit: 30_000)
+            case "lhd": var c = try LHD(capacity: capacity, parameters: &p); try Self.check(&c, path: path, objectMode: objectMode, limit: 30_000)
+            default: Issue.record("unknown policy \(name)")
+            }
+        }
+    }
+}
+
