@@ -95,6 +95,10 @@ public enum Policies {
         PolicyDescriptor(Sieve.self),
         PolicyDescriptor(S3FIFO.self),
         PolicyDescriptor(WTinyLFU.self),
+        PolicyDescriptor(LFU.self),
+        PolicyDescriptor(Belady.self, needsNextAccess: true),
+        PolicyDescriptor(BeladySize.self, needsNextAccess: true),
+        PolicyDescriptor(LHD.self),
     ]
 
     /// The descriptor for a command-line name (case-insensitive).
