@@ -15,14 +15,14 @@ public struct ProbabilisticAdmission: AdmissionPolicy {
     /// First generator state (libCacheSim's tests use `set_rand_seed(0)`).
     public let seed: UInt64
     @usableFromInline let threshold: UInt64
-    @usableFromInline var state: UInt64
+    @usableFromInline var random: LibCacheSimRandom
 
     public init(probability: Double = 0.5, seed: UInt64 = 0) {
         self.probability = probability
         self.seed = seed
         // libCacheSim truncates the scaled probability to an int.
         threshold = UInt64(probability * Double(Self.modulus))
-        state = seed
+        random = LibCacheSimRandom(seed: seed)
     }
 
     public init(parameters: inout PolicyParameters) throws(PolicyError) {
@@ -40,7 +40,6 @@ public struct ProbabilisticAdmission: AdmissionPolicy {
 
     @inlinable
     public mutating func admit(_ request: Request) -> Bool {
-        state = 6_364_136_223_846_793_005 &* state &+ 1_442_695_040_888_963_407
-        return state % Self.modulus < threshold
+        random.next() % Self.modulus < threshold
     }
 }
