@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// An LRU miss-ratio curve: misses and miss bytes as a step function of cache size.
 ///
 /// Built by ``ExactLRUMRC`` (exact counts) or ``ShardsMRC`` (estimates scaled to the
@@ -95,6 +103,37 @@ public struct MissRatioCurve: Sendable {
         requestBytes == 0 ? 0 : Double(point(at: size).missBytes) / Double(requestBytes)
     }
 
+    /// The breakpoints, thinned for output: a breakpoint is kept when misses or miss
+    /// bytes dropped by at least 1/`maxPoints` of the total since the last kept one,
+    /// and the last is always kept (at most about 2 × `maxPoints` points). Between
+    /// kept points the thinned curve reads slightly high, never low.
+    public func thinned(maxPoints: Int) -> [Point] {
+        guard points.count > maxPoints, maxPoints > 0 else { return points }
+        let stepMisses = Swift.max(1, requests / Int64(maxPoints))
+        let stepBytes = Swift.max(1, requestBytes / Int64(maxPoints))
+        var out = [points[0]]
+        for p in points.dropFirst() {
+            let last = out[out.count - 1]
+            if last.misses - p.misses >= stepMisses || last.missBytes - p.missBytes >= stepBytes { out.append(p) }
+        }
+        if let last = points.last, out.last?.size != last.size { out.append(last) }
+        return out
+    }
+
+    /// `count` sizes spaced evenly on a log scale from `lower` to `upper` (rounded,
+    /// without repeats), for tables and plots.
+    public static func logSpacedSizes(from lower: Int64, to upper: Int64, count: Int) -> [Int64] {
+        let lo = Swift.max(1, lower), hi = Swift.max(lo, upper)
+        guard count > 1, hi > lo else { return [hi] }
+        let ratio = Double(hi) / Double(lo)
+        var out: [Int64] = []
+        for i in 0..<count {
+            let v = i == count - 1 ? hi : Int64((Double(lo) * pow(ratio, Double(i) / Double(count - 1))).rounded())
+            if out.last.map({ v > $0 }) ?? true { out.append(v) }
+        }
+        return out
+    }
+
     /// How far the curve can be trusted at one capacity.
     public enum Accuracy: Sendable, Equatable {
         /// Equal to an LRU simulation at that capacity.
@@ -126,7 +165,7 @@ public struct MissRatioCurve: Sendable {
     public var accuracySummary: String {
         if let s = sampling {
             let how = s.maxSamples.map { "fixed-size SHARDS, at most \($0) sampled objects" } ?? "fixed-rate SHARDS"
-            return "estimated (\(how), final rate \(s.rate), \(s.sampledRequests) sampled requests)"
+            return "estimated (\(how), final rate \(SVGFormat.fixed(s.rate, decimals: 6)), \(s.sampledRequests) sampled requests)"
         }
         if unit == .objects { return "exact at every size" }
         if sizeChanges > 0 {

@@ -16,7 +16,12 @@ public enum SizeSpec: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .count(let n): return "\(n)"
-        case .bytes(let n): return "\(n)B"
+        case .bytes(let n):
+            // The largest binary unit that divides it, so 1073741824 reads "1GiB".
+            for (suffix, shift) in [("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)] where n % (Int64(1) << shift) == 0 {
+                return "\(n >> shift)\(suffix)"
+            }
+            return "\(n)B"
         case .percent(let p): return "\(p)%"
         }
     }
