@@ -31,31 +31,31 @@ public struct DistanceHistogram<Weight: AdditiveArithmetic & Sendable>: Sendable
     }
 
     /// The entries sorted by distance, one per distinct distance.
+    @inlinable
     public mutating func sortedEntries() -> [Entry] {
         mergePending()
         return merged
     }
 
-    @usableFromInline
+    @inlinable
     mutating func mergePending() {
         guard !pending.isEmpty else { return }
         pending.sort { $0.distance < $1.distance }
         var out: [Entry] = []
         out.reserveCapacity(merged.count + pending.count)
         var i = 0, j = 0
-        func push(_ e: Entry) {
+        while i < merged.count || j < pending.count {
+            let e: Entry
+            if j == pending.count || (i < merged.count && merged[i].distance <= pending[j].distance) {
+                e = merged[i]; i += 1
+            } else {
+                e = pending[j]; j += 1
+            }
             if let last = out.last, last.distance == e.distance {
                 out[out.count - 1].count += e.count
                 out[out.count - 1].bytes += e.bytes
             } else {
                 out.append(e)
-            }
-        }
-        while i < merged.count || j < pending.count {
-            if j == pending.count || (i < merged.count && merged[i].distance <= pending[j].distance) {
-                push(merged[i]); i += 1
-            } else {
-                push(pending[j]); j += 1
             }
         }
         merged = out
