@@ -150,6 +150,26 @@ struct MRCTests {
         #expect(t.objectCount == 3)
     }
 
+    @Test("thinning keeps the ends and never reads low; log-spaced sizes")
+    func thinningAndSizes() {
+        var rng = SplitMix(state: 5)
+        let trace = (0..<20_000).map { _ in Request(id: rng.next() % 3000, size: 1) }
+        let curve = exactCurve(trace, unit: .objects)
+        let thin = curve.thinned(maxPoints: 50)
+        #expect(thin.count < 110 && curve.points.count > 1000)
+        #expect(thin.first == curve.points.first && thin.last == curve.points.last)
+        let thinCurve = MissRatioCurve(unit: .objects, requests: curve.requests, requestBytes: curve.requestBytes,
+                                       uniqueObjects: curve.uniqueObjects, workingSet: curve.workingSet,
+                                       maxObjectSize: 1, sizeChanges: 0, points: thin, sampling: nil)
+        for size in stride(from: Int64(0), through: 3000, by: 7) {
+            let exact = curve.point(at: size).misses, approx = thinCurve.point(at: size).misses
+            #expect(approx >= exact && approx - exact <= curve.requests / 50, "at \(size)")
+        }
+        #expect(MissRatioCurve.logSpacedSizes(from: 1, to: 1000, count: 4) == [1, 10, 100, 1000])
+        #expect(MissRatioCurve.logSpacedSizes(from: 1, to: 3, count: 10) == [1, 2, 3])
+        #expect(MissRatioCurve.logSpacedSizes(from: 0, to: 0, count: 5) == [1])
+    }
+
     // MARK: - Conformance trace
 
     @Test("object mode equals LRU replay at 20 sizes")

@@ -4,9 +4,18 @@
 /// histogram; the misses at capacity `C` are the cold misses plus the requests whose
 /// distance exceeds `C`. In object mode the distance is the number of distinct objects
 /// referenced since the previous reference to this one, plus one. In byte mode it is
-/// the sum of their sizes plus the object's own size. See ``MissRatioCurve/accuracy(at:)``
-/// for when the byte-mode curve equals libCacheSim's LRU (evict until the object fits,
-/// objects larger than the cache never inserted, sizes not updated on hits).
+/// the sum of their sizes plus the object's own size.
+///
+/// Exactness, against libCacheSim's LRU (evict from the tail until the object fits,
+/// an object larger than the cache is never inserted, a hit does not update the size):
+/// - Object mode: misses are exact at every size (miss bytes weigh each miss by the
+///   request's size, so they are exact too when sizes are read as 1).
+/// - Byte mode: exact at capacity `C` when every request is at most `C` bytes and no
+///   object changes size between requests. Then LRU always holds the longest prefix of
+///   the recency stack that fits, so a request hits iff its byte distance is ≤ `C`.
+///   Below the largest request the curve is an upper bound on misses (a too-large
+///   object is never cached yet still sits in the others' distances); with size changes
+///   it is approximate. ``MissRatioCurve/accuracy(at:)`` reports which case applies.
 ///
 /// Memory is O(distinct objects + distinct distances); time O(log n) per request.
 public struct ExactLRUMRC: RequestSourceVisitor {
