@@ -8,8 +8,10 @@ public struct OracleGeneralReader: RequestSource {
     private let input: ByteInput
     private let objectMode: Bool
     private var recordIndex: Int64 = 0
+    @usableFromInline var skipped: Int64 = 0
 
     public var hasNextAccess: Bool { true }
+    public var skippedRequests: Int64 { skipped }
 
     public init(path: String, objectMode: Bool = false) throws(TraceError) {
         self.input = try ByteInput(path: path)
@@ -25,7 +27,10 @@ public struct OracleGeneralReader: RequestSource {
     public mutating func next() throws(TraceError) -> Request? {
         while true {
             guard let r = try nextRecord() else { return nil }
-            if r.size == 0 { continue }
+            if r.size == 0 {
+                skipped &+= 1
+                continue
+            }
             return r
         }
     }
