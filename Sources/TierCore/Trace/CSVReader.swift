@@ -9,11 +9,14 @@ public struct CSVOptions: Sendable, Equatable {
     public enum Column: Sendable, Equatable, CustomStringConvertible {
         case number(Int)
         case name(String)
+        /// Not read, even when the header names it (`-col=0`).
+        case absent
 
         public var description: String {
             switch self {
             case .number(let n): return "\(n)"
             case .name(let s): return "'\(s)'"
+            case .absent: return "0"
             }
         }
     }
@@ -56,7 +59,7 @@ public struct CSVOptions: Sendable, Equatable {
         ("time-col", "time column: 1-based number or header name (absent: time 0)"),
         ("obj-id-col", "object id column: number or name (default: header 'id' or 'obj_id')"),
         ("obj-size-col", "size column: number or name (absent: size 1)"),
-        ("next-access-col", "next-access column, 1-based request index or -1"),
+        ("next-access-col", "next-access column, 1-based request index or -1 (0: ignore the header's)"),
         ("delimiter", "one character, or \\t; default: detected from the first line"),
         ("has-header", "true|false; default: detected"),
         ("obj-id-is-num", "true: ids must be unsigned integers; false: hash every id; auto (default): hash only non-numeric ids"),
@@ -143,11 +146,11 @@ public struct CSVOptions: Sendable, Equatable {
         }
     }
 
-    private static func column(_ value: String, key: String) throws(TraceError) -> Column? {
+    private static func column(_ value: String, key: String) throws(TraceError) -> Column {
         if value.isEmpty { throw TraceError(path: "csv options", location: .file, message: "\(key): expected a column number or name") }
         if value.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
             guard let n = Int(value) else { throw TraceError(path: "csv options", location: .file, message: "\(key): column number too large") }
-            return n == 0 ? nil : .number(n) // libCacheSim: 0 means "no such column"
+            return n == 0 ? .absent : .number(n) // libCacheSim: 0 means "no such column"
         }
         return .name(value)
     }
@@ -272,7 +275,7 @@ public struct CSVReader: RequestSource {
 
     /// Opens `path`, reads the header if there is one and resolves the columns.
     public init(path: String, options: CSVOptions = CSVOptions(), objectMode: Bool = false) throws(TraceError) {
-        let probe = try ByteInput(path: path, bufferSize: 1 << 20)
+        let probe = try ByteInput(path: path, bufferSize: 1 << 16)
         var firstLine: [UInt8] = []
         if let l = try probe.readLine() { firstLine = Array(l) }
         if firstLine.starts(with: [0xEF, 0xBB, 0xBF]) { firstLine.removeFirst(3) }
@@ -304,6 +307,8 @@ public struct CSVReader: RequestSource {
 
         func resolve(_ c: CSVOptions.Column?, _ defaults: [String], _ key: String) throws(TraceError) -> Int {
             switch c {
+            case .absent?:
+                return 0
             case .number(let n)?:
                 if n < 1 { throw TraceError(path: path, location: .file, message: "\(key): column numbers start at 1") }
                 return n
