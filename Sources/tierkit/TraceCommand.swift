@@ -16,7 +16,7 @@ struct TraceCommand: ParsableCommand {
             Examples:
               tierkit trace info cloudPhysicsIO.oracleGeneral.bin
               tierkit trace convert trace.csv trace.oracleGeneral.bin --to oracleGeneral
-              tierkit trace gen zipf --requests 1000000 --objects 10000 --alpha 0.8 --out z.oracleGeneral.bin
+              tierkit trace gen zipf --requests 1000000 --objects 10000 --out z.bin
             """,
         subcommands: [TraceInfoCommand.self, TraceConvertCommand.self, TraceGenCommand.self]
     )
@@ -73,7 +73,8 @@ struct TraceInfoCommand: ParsableCommand {
 
             Examples:
               tierkit trace info cloudPhysicsIO.oracleGeneral.bin
-              tierkit trace info requests.csv --csv-options 'obj-id-col=key,obj-size-col=bytes' --objects --json
+              tierkit trace info requests.csv --objects --json
+              tierkit trace info log.tsv --csv-options 'obj-id-col=key,obj-size-col=bytes'
             """
     )
 
@@ -111,10 +112,11 @@ struct TraceConvertCommand: ParsableCommand {
             \(TraceWriter.memoryNote)
 
             Examples:
-              tierkit trace convert cloudPhysicsIO.oracleGeneral.bin cloud.csv --to csv
-              tierkit trace convert cloud.csv cloud.oracleGeneral.bin --to oracleGeneral
-              tierkit trace convert keys.txt keys.oracleGeneral.bin --to oracleGeneral
-              tierkit trace convert raw.log out.bin --to oracleGeneral --format csv --csv-options 'time-col=1,obj-id-col=3,obj-size-col=4,delimiter=\\t'
+              tierkit trace convert cloudPhysicsIO.oracleGeneral.bin cloud.csv
+              tierkit trace convert cloud.csv cloud.oracleGeneral.bin
+              tierkit trace convert keys.txt keys.bin --to oracleGeneral
+              tierkit trace convert raw.log out.bin --format csv \\
+                  --csv-options 'time-col=1,obj-id-col=3,obj-size-col=4,delimiter=\\t'
             """
     )
 
@@ -163,9 +165,11 @@ struct TraceGenCommand: ParsableCommand {
             \(TraceWriter.memoryNote)
 
             Examples:
-              tierkit trace gen zipf --requests 1000000 --objects 100000 --alpha 1.0 --out zipf.oracleGeneral.bin
-              tierkit trace gen uniform --requests 50000 --objects 1000 --size-range 512-65536 --seed 7 --out u.csv
-              tierkit trace gen scan --requests 30000 --objects 10000 --size 4096 --out scan.bin
+              tierkit trace gen zipf --requests 1000000 --objects 100000 --out z.bin
+              tierkit trace gen zipf --requests 1000000 --objects 100000 --alpha 0.8 \\
+                  --size-range 512-65536 --seed 7 --out z.oracleGeneral.bin
+              tierkit trace gen loop --requests 30000 --objects 1000 --out loop.csv
+              tierkit trace gen scan --requests 30000 --objects 10000 --size 4096 --out s.bin
             """
     )
 

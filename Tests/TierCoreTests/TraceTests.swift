@@ -255,6 +255,16 @@ struct TraceTests {
         #expect(errorText { _ = try requests(TraceSpec(path: numericOnly, format: .text, csv: CSVOptions(idMode: .numeric))) }
                 == "\(numericOnly):2: expected an unsigned integer object id, found \"foo\"")
 
+        // A failed conversion leaves no partial output; oracleGeneral's 32-bit fields are checked.
+        var w = TraceWriteVisitor(path: tmp.path("partial.bin"), format: .oracleGeneral)
+        #expect(errorText { _ = try TraceSpec(path: csv, format: .csv).visit(&w) }?.hasSuffix("expected an unsigned integer, found \"12x\"") == true)
+        #expect(!FileManager.default.fileExists(atPath: tmp.path("partial.bin")))
+        let late = tmp.write("late.csv", "time,id,size\n1,1,1\n4294967296,2,1\n")
+        var w2 = TraceWriteVisitor(path: tmp.path("late.csv.out"), format: .csv)
+        #expect(errorText { _ = try TraceSpec(path: late, format: .csv).visit(&w2) }
+                == "\(tmp.path("late.csv.out")): record 1 (byte offset 24): time 4294967296 does not fit oracleGeneral's 32-bit time field")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tmp.dir).allSatisfy { !$0.hasPrefix("late.csv.out") })
+
         // A truncated oracleGeneral record.
         let records = oracleBytes([(1, 1, 10, -1), (2, 2, 10, -1)])
         let truncated = tmp.write("cut.oracleGeneral", bytes: Array(records.prefix(24 + 10)))

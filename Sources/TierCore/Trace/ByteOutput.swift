@@ -37,11 +37,12 @@ public final class ByteOutput {
     /// Appends `bytes`.
     @inline(__always)
     public func write(_ bytes: UnsafeRawBufferPointer) throws(TraceError) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         if count + bytes.count > capacity { try flush() }
         if bytes.count > capacity {
-            try writeAll(bytes.baseAddress!, bytes.count)
+            try writeAll(base, bytes.count)
         } else {
-            (buffer + count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+            (buffer + count).copyMemory(from: base, byteCount: bytes.count)
             count += bytes.count
         }
         written += Int64(bytes.count)

@@ -449,7 +449,7 @@ public struct CSVReader: RequestSource {
                 }
                 contentEnd = j
                 var k = j + 1
-                while k < n && p[k] == 32 { k += 1 }
+                while k < n && p[k] == 32 && delimiter != 32 { k += 1 }
                 if k < n && p[k] != delimiter {
                     throw TraceError(path: input.path, location: .line(line), message: "\(label(field)): expected '\(Self.show(delimiter))' after a quoted field, found \(TextParse.show(p, k, n))")
                 }

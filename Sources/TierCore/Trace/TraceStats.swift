@@ -81,7 +81,8 @@ public struct TraceStats: Sendable, Equatable {
     /// What ``compute(_:perObject:)`` needs, for help texts.
     public static let memoryNote = """
         Memory: an id table of 12 bytes per slot, its slot count the smallest power of \
-        two >= 2 x unique objects (24-48 bytes per unique object); --objects adds a \
+        two >= 2 x unique objects (24-48 bytes per unique object, 72 for a moment \
+        while it doubles); --objects adds a \
         4-byte request counter per object (grown by doubling: 4-8 bytes).
         """
 

@@ -64,8 +64,9 @@ public enum TraceWriter {
         records). It needs no memory per request: ids are read back from the written \
         file. Memory: one id table of 12 bytes per slot, its slot count the smallest \
         power of two >= 2 x unique objects, i.e. 24 to 48 bytes per unique object \
-        (1 M objects: 24-48 MiB), plus a 1.5 MiB block buffer. CSV output also needs \
-        24 bytes per request of temporary disk beside OUT. Limit: 2,147,483,646 requests.
+        (72 for a moment while it doubles; 1 M objects: 24-48 MiB), plus a 1.5 MiB \
+        block buffer. CSV output also needs 24 bytes per request of temporary disk \
+        beside OUT. Limit: 2,147,483,646 requests.
         """
 
     /// Largest request count whose indexes fit the id table's 32-bit values.
@@ -110,7 +111,9 @@ public enum TraceWriter {
                 try out.close()
             }
         } catch {
-            if format == .csv { removeFile(binaryPath) }
+            // Leave no partial output that could pass for a complete trace.
+            removeFile(binaryPath)
+            if format == .csv { removeFile(path) }
             throw error
         }
         return summary
