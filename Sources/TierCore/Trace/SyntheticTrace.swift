@@ -98,8 +98,8 @@ public struct ZipfSampler: Sendable {
         while true {
             let u = hIntegralN + rng.nextDouble() * (hIntegralX1 - hIntegralN)
             let x = Self.hIntegralInverse(u, alpha)
-            var k = Int64(min(max(x + 0.5, 1), Double(objects)))
-            k = min(max(k, 1), objects)
+            guard x.isFinite else { continue }
+            let k = min(max(Int64(min(max(x + 0.5, 1), Double(objects))), 1), objects)
             if Double(k) - x <= s || u >= Self.hIntegral(Double(k) + 0.5, alpha) - Self.h(Double(k), alpha) {
                 return k
             }
