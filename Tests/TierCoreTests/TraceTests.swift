@@ -419,6 +419,8 @@ struct TraceTests {
             return b
         }
 
+        // TIERKIT_FUZZ_CASES runs a longer campaign; the default keeps the suite fast.
+        let cases = ProcessInfo.processInfo.environment["TIERKIT_FUZZ_CASES"].flatMap { Int($0) } ?? 1_250
         let numbered = try CSVOptions(parsing: "time-col=1,obj-id-col=2,obj-size-col=3,next-access-col=4,has-header=true")
         var outcomes = (requests: 0, errors: 0)
         func drain<S: RequestSource>(_ s: inout S, limit: Int) {
@@ -434,7 +436,7 @@ struct TraceTests {
                 #expect(!error.description.isEmpty)
             }
         }
-        for i in 0..<1_250 {
+        for i in 0..<cases {
             let bytes = mutate(csvBase)
             let p = tmp.write("f\(i % 4).csv", bytes: bytes)
             let limit = bytes.count + 1
@@ -452,7 +454,7 @@ struct TraceTests {
             } catch { outcomes.errors += 1 }
             _ = try? TraceFormat.detect(path: p)
         }
-        for i in 0..<1_250 {
+        for i in 0..<cases {
             let bytes = mutate(binaryBase)
             let p = tmp.write("f\(i % 4).oracleGeneral.bin", bytes: bytes)
             do {
@@ -465,6 +467,13 @@ struct TraceTests {
             } catch { outcomes.errors += 1 }
             _ = try? TraceFormat.detect(path: p)
         }
+        // Option strings: parsed or refused with a message, never a crash.
+        let pieces = ["time-col", "obj-id-col", "obj_size_col", "delimiter", "has-header", "obj-id-is-num", "=", ",", "\\", "t", "1", "0", "true", "x", " ", "é"]
+        for _ in 0..<cases {
+            let text = (0..<Int(rng.next(below: 8))).map { _ in pieces[Int(rng.next(below: UInt64(pieces.count)))] }.joined()
+            if let message = errorText({ _ = try CSVOptions(parsing: text) }) { #expect(message.hasPrefix("csv options: ")) }
+        }
+
         // Both outcomes must occur, or the mutations are too weak to mean anything.
         #expect(outcomes.requests > 100 && outcomes.errors > 100)
     }
