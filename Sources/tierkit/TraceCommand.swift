@@ -31,7 +31,7 @@ struct TraceInputOptions: ParsableArguments {
         "CSV columns and parsing, libCacheSim style.",
         discussion: "e.g. 'time-col=1,obj-id-col=2,obj-size-col=3,delimiter=,,has-header=true'; columns by 1-based number or header name. Keys: "
             + CSVOptions.help.map { "\($0.key) (\($0.help))" }.joined(separator: "; ")
-            + ". Non-numeric ids are hashed with 64-bit FNV-1a.",
+            + ". Hashed ids use XXH3-64 like libCacheSim; its cachesim hashes every CSV id unless given obj-id-is-num=true, so pass obj-id-is-num=false to get its ids exactly.",
         valueName: "options"))
     var csvOptions: String?
 

@@ -191,9 +191,9 @@ struct TraceTests {
         #expect(r3.map(\.time) == [1, 2])
         #expect(r3.map(\.id) == [ObjectIdHash.hash("k1"), ObjectIdHash.hash("k,2")])
         #expect(r3.map(\.size) == [4096, 512])
-        // The documented hash is 64-bit FNV-1a.
-        #expect(ObjectIdHash.hash("a") == 0xaf63_dc4c_8601_ec8c)
-        #expect(ObjectIdHash.hash("") == 0xcbf2_9ce4_8422_2325)
+        // The documented hash is XXH3-64, libCacheSim's.
+        #expect(ObjectIdHash.hash("a") == 0xe6c6_32b6_1e96_4e1f)
+        #expect(ObjectIdHash.hash("") == 0x2d06_8005_38d3_94c2)
 
         // Quoted field with a doubled quote hashes its unescaped text.
         let quoted = tmp.write("q.csv", "id,size\n\"say \"\"hi\"\"\",3\n")
@@ -299,15 +299,38 @@ struct TraceTests {
 
     // MARK: synthetic traces
 
-    /// FNV-1a over the first `n` ids, to pin generator output exactly.
+    /// FNV-1a over the first `n` ids' little-endian bytes, to pin generator output exactly.
     func checksum(_ config: SyntheticTrace.Config, _ n: Int = 10_000) throws -> UInt64 {
         var t = try SyntheticTrace(config)
-        var h = ObjectIdHash.offsetBasis
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for _ in 0..<n {
             var id = t.next()!.id
-            for _ in 0..<8 { h = (h ^ (id & 0xFF)) &* ObjectIdHash.prime; id >>= 8 }
+            for _ in 0..<8 { h = (h ^ (id & 0xFF)) &* 0x0000_0100_0000_01b3; id >>= 8 }
         }
         return h
+    }
+
+    @Test("XXH3-64 matches the reference implementation at every length class")
+    func xxh3() {
+        // Reference: XXH3_64bits from the xxHash sources libCacheSim builds, on bytes (i * 131 + 7) mod 256.
+        let expected: [(Int, UInt64)] = [
+            (0, 0x2d06800538d394c2), (1, 0x4c5cca45d0f4811f), (2, 0x29c60963cbfa4e6e), (3, 0x6e3e2670e61106ac),
+            (4, 0x5c4c63133443d03f), (7, 0x46a5c724d51fe43f), (8, 0xf9fd4dd0b04d78f5), (9, 0x7c20df9712c26edf),
+            (15, 0xb345a7b2698ba575), (16, 0x86abf6baccea0858), (17, 0xb58bf5dc5022d071), (31, 0x48442fcd5518b086),
+            (32, 0xe3712ed84c04a66e), (33, 0xa4dee99b093e1f73), (64, 0x1291d2d4042330dd), (65, 0x97c6bf83217e5ec9),
+            (96, 0x81296929fc063365), (97, 0xf145a45b658ab9dd), (127, 0xed4cf62104020db5), (128, 0x10d17f72c0ccba41),
+            (129, 0x1648bdc3db49d1a2), (200, 0xc0fbc0f4e181c826), (239, 0xf0d154819adb16cd), (240, 0xb6cfaf343fab81e6),
+            (241, 0x956cae592c67279e), (255, 0x64a6073025eb7929), (256, 0xb15e550733c5dfac), (1023, 0xa94ffcd2254368e4),
+            (1024, 0x70bd377d9574f4bb), (1025, 0x66c4487c41e127a7), (2047, 0xded1f434a1510c6a), (2048, 0x8b46caa67dab3a30),
+            (2049, 0x581cd184fd9b76c5), (2999, 0x55c5bd27c9051da3),
+        ]
+        let bytes = (0..<3000).map { UInt8(truncatingIfNeeded: $0 * 131 + 7) }
+        bytes.withUnsafeBytes { all in
+            for (length, hash) in expected {
+                #expect(XXH3.hash64(UnsafeRawBufferPointer(rebasing: all[0..<length])) == hash, "length \(length)")
+            }
+        }
+        #expect(XXH3.hash64("abc") == 0x78af_5f94_892f_3950)
     }
 
     @Test("generators are deterministic for a seed")

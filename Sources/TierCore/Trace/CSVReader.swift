@@ -62,7 +62,7 @@ public struct CSVOptions: Sendable, Equatable {
         ("next-access-col", "next-access column, 1-based request index or -1 (0: ignore the header's)"),
         ("delimiter", "one character, or \\t; default: detected from the first line"),
         ("has-header", "true|false; default: detected"),
-        ("obj-id-is-num", "true: ids must be unsigned integers; false: hash every id; auto (default): hash only non-numeric ids"),
+        ("obj-id-is-num", "true: ids must be unsigned integers; false: hash every id; auto (default): hash only non-numeric ids; the hash is XXH3-64, as libCacheSim's"),
     ]
 
     /// Parses libCacheSim-style reader parameters, e.g.
@@ -178,25 +178,40 @@ extension String {
     }
 }
 
-/// The stable hash for non-numeric object ids: 64-bit FNV-1a over the id's bytes
-/// (after CSV unquoting). It is fixed so ids agree across runs, machines and
-/// TierKit versions. (libCacheSim hashes with XXH3 instead, so hashed ids differ
-/// from its ids while distinct strings still map to distinct ids barring collisions.)
+/// The stable hash for non-numeric object ids: XXH3 64-bit (seed 0) over the id's
+/// bytes after CSV unquoting — the hash libCacheSim gives string ids, so a CSV trace
+/// read with `obj-id-is-num=false` yields exactly libCacheSim's ids. Fixed across
+/// runs, machines and TierKit versions.
 public enum ObjectIdHash {
-    public static let offsetBasis: UInt64 = 0xcbf2_9ce4_8422_2325
-    public static let prime: UInt64 = 0x0000_0100_0000_01b3
-
     @inlinable
-    public static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        var h = offsetBasis
-        for b in bytes { h = (h ^ UInt64(b)) &* prime }
-        return h
-    }
+    public static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 { XXH3.hash64(bytes) }
 
-    public static func hash(_ string: String) -> UInt64 {
-        var h = offsetBasis
-        for b in string.utf8 { h = (h ^ UInt64(b)) &* prime }
-        return h
+    public static func hash(_ string: String) -> UInt64 { XXH3.hash64(string) }
+}
+
+/// Room to unescape a quoted field before hashing it; grows to the longest such
+/// field, so steady-state reading allocates nothing.
+final class UnescapeBuffer {
+    private(set) var pointer = UnsafeMutableRawPointer.allocate(byteCount: 256, alignment: 8)
+    private var capacity = 256
+
+    deinit { pointer.deallocate() }
+
+    /// The bytes of `[a, b)` with every doubled quote made single.
+    func unescape(_ p: UnsafeRawBufferPointer, _ a: Int, _ b: Int) -> UnsafeRawBufferPointer {
+        if b - a > capacity {
+            pointer.deallocate()
+            capacity = b - a
+            pointer = .allocate(byteCount: capacity, alignment: 8)
+        }
+        var n = 0
+        var i = a
+        while i < b {
+            pointer.storeBytes(of: p[i], toByteOffset: n, as: UInt8.self)
+            n += 1
+            i += p[i] == 34 ? 2 : 1
+        }
+        return UnsafeRawBufferPointer(start: pointer, count: n)
     }
 }
 
@@ -267,6 +282,7 @@ public struct CSVReader: RequestSource {
     private let lastIndex: Int
     /// Column labels for messages, indexed by 1-based field number.
     private let labels: [String]
+    private let unescapeBuffer = UnescapeBuffer()
     private var line: Int64 = 0
     public private(set) var skippedRequests: Int64 = 0
     public let hasNextAccess: Bool
@@ -490,14 +506,9 @@ public struct CSVReader: RequestSource {
             throw expected("an unsigned integer object id (obj-id-is-num=true)", p, a, b, field)
         }
         if a == b { throw expected("an object id", p, a, b, field) }
-        var h = ObjectIdHash.offsetBasis
-        var i = a
-        while i < b {
-            h = (h ^ UInt64(p[i])) &* ObjectIdHash.prime
-            // A doubled quote inside a quoted field stands for one quote.
-            i += (escaped && p[i] == 34) ? 2 : 1
-        }
-        return h
+        // A doubled quote inside a quoted field stands for one quote.
+        if escaped { return ObjectIdHash.hash(unescapeBuffer.unescape(p, a, b)) }
+        return ObjectIdHash.hash(UnsafeRawBufferPointer(rebasing: p[a..<b]))
     }
 
     /// An unsigned integer, or a decimal whose fraction is dropped (libCacheSim casts `atof`).
