@@ -31,4 +31,12 @@ public protocol RequestSource {
     mutating func next() throws(TraceError) -> Request?
     /// Whether requests carry next-access indexes (Belady needs them).
     var hasNextAccess: Bool { get }
+    /// Records dropped so far (zero-size requests, as libCacheSim skips them).
+    /// Next-access indexes stored in a trace count those records, so a writer
+    /// recomputes them when any were dropped.
+    var skippedRequests: Int64 { get }
+}
+
+extension RequestSource {
+    public var skippedRequests: Int64 { 0 }
 }
