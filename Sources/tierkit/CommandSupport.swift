@@ -2,28 +2,46 @@ import ArgumentParser
 import Foundation
 import TierCore
 
-/// Options every trace-reading command shares.
+/// The trace argument and how to read it: shared by replay, mrc and bench.
 struct TraceOptions: ParsableArguments {
     @Argument(help: "Trace file (oracleGeneral binary, CSV or text).")
     var trace: String
 
-    @Option(help: "Trace format: oracleGeneral, csv or txt (detected when omitted, where safe).")
-    var format: String?
+    @OptionGroup var input: TraceInputOptions
 
     @Flag(name: .customLong("objects"), help: "Object mode: every request counts size 1, cache sizes are object counts.")
     var objectMode = false
 
     func spec() throws -> TraceSpec {
-        let format: TraceFormat
-        if let name = self.format {
-            guard let f = TraceFormat.allCases.first(where: { $0.rawValue.lowercased() == name.lowercased() }) else {
-                throw ValidationError("unknown format '\(name)'; known: \(TraceFormat.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            format = f
-        } else {
-            format = try TraceFormat.detect(path: trace)
-        }
-        return TraceSpec(path: trace, format: format, objectMode: objectMode)
+        var spec = try reportingTraceErrors { () throws(TraceError) in try input.spec(path: trace) }
+        spec.objectMode = objectMode
+        return spec
+    }
+}
+
+/// Resolves a comma-separated size list; `%` sizes take one pass over the trace for its working set.
+func resolveSizes(_ text: String, trace: TraceSpec) throws -> [Int64] {
+    let specs = try SizeSpec.parseList(text)
+    var workingSet: Int64 = 0
+    if specs.contains(where: { if case .percent = $0 { return true } else { return false } }) {
+        var visitor = TraceStatsVisitor()
+        let stats = try reportingTraceErrors { () throws(TraceError) in try trace.visit(&visitor) }
+        workingSet = trace.objectMode ? stats.uniqueObjects : stats.workingSetBytes
+    }
+    return try specs.map { try $0.resolve(workingSet: workingSet, objectMode: trace.objectMode) }
+}
+
+/// Whether the trace's requests carry next-access times.
+struct NextAccessProbe: RequestSourceVisitor {
+    mutating func visit<S: RequestSource>(_ source: inout S) throws(TraceError) -> Bool { source.hasNextAccess }
+}
+
+extension TraceSpec {
+    /// The number of requests, when the format tells it from the file size.
+    var estimatedRequests: Int64? {
+        guard format == .oracleGeneral,
+              let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber else { return nil }
+        return size.int64Value / Int64(OracleGeneralReader.recordSize)
     }
 }
 
@@ -40,6 +58,8 @@ final class ProgressLine: @unchecked Sendable {
     private let enabled = isatty(STDERR_FILENO) == 1
     private let lock = NSLock()
     private var lastDraw = 0.0
+    private var shown = false
+    private let start = monotonicSeconds()
     private let label: String
     private let total: Int64?
 
@@ -52,16 +72,19 @@ final class ProgressLine: @unchecked Sendable {
         guard enabled else { return }
         lock.lock(); defer { lock.unlock() }
         let now = monotonicSeconds()
-        guard now - lastDraw > 0.2 else { return }
+        guard now - start > 1, now - lastDraw > 0.25 else { return }
         lastDraw = now
-        var line = "\r\(label): \(done.formatted()) requests"
-        if let total, total > 0 { line += String(format: " (%.0f%%)", 100 * Double(done) / Double(total)) }
+        shown = true
+        var line = "\r\u{1B}[K\(label): \(done.formatted()) requests"
+        if let total, total > 0 { line += String(format: " (%.0f%%)", min(100, 100 * Double(done) / Double(total))) }
+        line += String(format: ", %.0fs", now - start)
         FileHandle.standardError.write(Data(line.utf8))
     }
 
     func finish() {
-        guard enabled else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        lock.lock(); defer { lock.unlock() }
+        if shown { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        shown = false
     }
 }
 

@@ -25,8 +25,7 @@ struct MRCCommand: ParsableCommand {
     @Argument(help: "The trace file.")
     var trace: String
 
-    @Option(help: "Trace format: \(TraceFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var format: String = TraceFormat.oracleGeneral.rawValue
+    @OptionGroup var input: TraceInputOptions
 
     @Flag(help: "Cache sizes count objects instead of bytes.")
     var objects = false
@@ -70,21 +69,14 @@ struct MRCCommand: ParsableCommand {
                 throw ValidationError("--sizes: \(error)")
             }
         }
-        guard parsedFormat != nil else {
-            throw ValidationError("unknown --format '\(format)'; known: \(TraceFormat.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-    }
-
-    private var parsedFormat: TraceFormat? {
-        TraceFormat.allCases.first { $0.rawValue.lowercased() == format.lowercased() }
     }
 
     private var unit: MissRatioCurve.Unit { objects ? .objects : .bytes }
 
     func run() throws {
         // Sizes stay real in object mode so the byte miss ratio means something.
-        let spec = TraceSpec(path: trace, format: parsedFormat!, objectMode: false)
-        let progress = MRCProgress(path: trace, format: spec.format)
+        let spec = try reportingTraceErrors { () throws(TraceError) in try input.spec(path: trace) }
+        let progress = ProgressLine(label: "mrc", total: spec.estimatedRequests)
         let curve: MissRatioCurve
         do {
             if let rate = sample {
@@ -106,20 +98,17 @@ struct MRCCommand: ParsableCommand {
 
         let tableSizes = try self.tableSizes(curve)
         let rows = curve.misses(at: tableSizes)
-        printSummary(curve)
+        printSummary(curve, format: spec.format)
         printTable(curve, rows)
 
         if let path = json {
-            try write(jsonText(curve, rows), to: path)
-            print("wrote JSON to \(path)")
+            try writeOutput(jsonText(curve, rows), to: path, what: "JSON")
         }
         if let path = csv {
-            try write(csvText(curve, rows), to: path)
-            print("wrote CSV to \(path)")
+            try writeOutput(csvText(curve, rows), to: path, what: "CSV")
         }
         if let path = plot {
-            try write(svgText(curve), to: path)
-            print("wrote plot to \(path)")
+            try writeOutput(svgText(curve), to: path, what: "miss-ratio plot")
         }
     }
 
@@ -147,9 +136,9 @@ struct MRCCommand: ParsableCommand {
         return "exact"
     }
 
-    private func printSummary(_ c: MissRatioCurve) {
+    private func printSummary(_ c: MissRatioCurve, format: TraceFormat) {
         let approx = c.sampling == nil ? "" : "~"
-        var line = "trace: \(trace) (\(format)), \(c.requests) requests, \(SVGFormat.bytes(Double(c.requestBytes))) requested, \(approx)\(c.uniqueObjects) objects"
+        var line = "trace: \(trace) (\(format.rawValue)), \(c.requests) requests, \(SVGFormat.bytes(Double(c.requestBytes))) requested, \(approx)\(c.uniqueObjects) objects"
         if unit == .bytes { line += ", working set \(approx)\(SVGFormat.bytes(Double(c.workingSet)))" }
         print(line)
         print("LRU miss-ratio curve (\(unit == .bytes ? "sizes in bytes" : "sizes in objects")): \(c.accuracySummary)")
@@ -205,7 +194,6 @@ struct MRCCommand: ParsableCommand {
     private func jsonText(_ c: MissRatioCurve, _ rows: [MissRatioCurve.Point]) -> String {
         var o = "{\n"
         o += "  \"trace\": \(jsonString(trace)),\n"
-        o += "  \"format\": \(jsonString(format)),\n"
         o += "  \"unit\": \(jsonString(unit.rawValue)),\n"
         o += "  \"method\": \(jsonString(method)),\n"
         if let s = c.sampling {
@@ -261,55 +249,10 @@ struct MRCCommand: ParsableCommand {
                      LineSeries(name: "byte miss ratio", points: byteMissRatio, step: true, dashed: true)])
         return chart.svg()
     }
-
-    private func write(_ text: String, to path: String) throws {
-        do {
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
-        } catch {
-            throw MRCError("cannot write \(path): \(error.localizedDescription)")
-        }
-    }
 }
 
 /// A run-time failure, reported without the usage text.
 private struct MRCError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
-}
-
-/// A progress line on stderr, shown only when stderr is a terminal and the run has
-/// taken more than a second.
-private final class MRCProgress {
-    private let enabled = isatty(STDERR_FILENO) != 0
-    private let start = Date()
-    private var lastDraw = Date.distantPast
-    private var shown = false
-    private let expectedRequests: Int64?
-
-    init(path: String, format: TraceFormat) {
-        if format == .oracleGeneral, let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber {
-            expectedRequests = size.int64Value / Int64(OracleGeneralReader.recordSize)
-        } else {
-            expectedRequests = nil
-        }
-    }
-
-    func update(_ requests: Int64) {
-        guard enabled else { return }
-        let now = Date()
-        guard now.timeIntervalSince(start) > 1, now.timeIntervalSince(lastDraw) > 0.25 else { return }
-        lastDraw = now
-        var line = "\r\u{1B}[K  \(requests) requests"
-        if let total = expectedRequests, total > 0 {
-            line += String(format: " (%.0f%%)", min(100, Double(requests) / Double(total) * 100))
-        }
-        line += String(format: ", %.0fs", now.timeIntervalSince(start))
-        FileHandle.standardError.write(Data(line.utf8))
-        shown = true
-    }
-
-    func finish() {
-        if shown { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-        shown = false
-    }
 }

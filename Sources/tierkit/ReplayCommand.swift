@@ -49,8 +49,8 @@ struct ReplayCommand: ParsableCommand {
         let admissionSpec = try AdmissionSpec(parsing: admission)
         let policies = try Policies.splitList(policy).map { try Policies.parse($0) }
         for (d, _) in policies where d.needsNextAccess {
-            let probe = try TraceStats.probe(spec)
-            if !probe.hasNextAccess {
+            var probe = NextAccessProbe()
+            if try !reportingTraceErrors({ () throws(TraceError) in try spec.visit(&probe) }) {
                 throw ValidationError("\(d.name) needs next-access times; convert the trace with `tierkit trace convert --to oracleGeneral` first")
             }
         }
@@ -59,7 +59,7 @@ struct ReplayCommand: ParsableCommand {
         for (d, params) in policies {
             for s in sizes { jobList.append(ReplayJob(policy: d, parameters: params, capacity: s, admission: admissionSpec)) }
         }
-        let expected = try TraceStats.requestCountHint(spec).map { $0 * Int64(jobList.count) }
+        let expected = spec.estimatedRequests.map { $0 * Int64(jobList.count) }
         let progress = ProgressLine(label: "replay \(jobList.count) runs", total: expected)
         let rows = try ReplayRunner(trace: spec, workers: jobs).runAll(jobList) { progress.update($0) }
         progress.finish()
@@ -69,7 +69,7 @@ struct ReplayCommand: ParsableCommand {
             ["policy", "cache size", "requests", "misses", "miss ratio", "byte miss ratio", "seconds", "Mreq/s"],
             rows.map { r in
                 [r.policy + (r.admission == "always" ? "" : "+" + r.admission),
-                 spec.objectMode ? "\(r.cacheSize)" : formatBytes(r.cacheSize),
+                 spec.objectMode ? "\(r.cacheSize)" : SVGFormat.bytes(Double(r.cacheSize)),
                  "\(r.requests)", "\(r.misses)",
                  String(format: "%.4f", r.missRatio), String(format: "%.4f", r.byteMissRatio),
                  String(format: "%.2f", r.seconds), String(format: "%.2f", r.requestsPerSecond / 1e6)]
@@ -88,16 +88,17 @@ struct ReplayCommand: ParsableCommand {
             try writeOutput(text, to: csv, what: "CSV rows")
         }
         if let plot {
-            var series: [(String, [(Double, Double)])] = []
-            for (d, _) in policies {
-                let mine = rows.filter { $0.policy.hasPrefix(d.name) }
-                guard let label = mine.first?.policy else { continue }
-                series.append((label, mine.map { (Double($0.cacheSize), $0.missRatio) }))
+            // One series per policy, in the order given; rows come back in job order.
+            let series = stride(from: 0, to: rows.count, by: sizes.count).map { start in
+                let mine = rows[start..<start + sizes.count].sorted { $0.cacheSize < $1.cacheSize }
+                return LineSeries(name: mine.first!.policy, points: mine.map { (Double($0.cacheSize), $0.missRatio) })
             }
-            let svg = lineChartSVG(title: "Miss ratio — \(URL(fileURLWithPath: spec.path).lastPathComponent)",
-                                   xLabel: "cache size (\(unit))", yLabel: "miss ratio",
-                                   xIsBytes: !spec.objectMode, series: series)
-            try writeOutput(svg, to: plot, what: "miss-ratio plot")
+            let chart = LineChart(
+                title: "Miss ratio: \(URL(fileURLWithPath: spec.path).lastPathComponent)\(spec.objectMode ? " (objects)" : "")",
+                x: ChartAxis(label: "cache size (\(unit))", format: spec.objectMode ? .number : .bytes, scale: .log),
+                y: ChartAxis(label: "miss ratio", format: .number, range: 0...1),
+                series: series)
+            try writeOutput(chart.svg(), to: plot, what: "miss-ratio plot")
         }
     }
 }
