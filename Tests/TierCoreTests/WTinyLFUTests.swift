@@ -5,7 +5,7 @@ import TierCore
 func replayConformanceTrace(policy spec: String, sizes: [Int64], objectMode: Bool = false,
                             admission: AdmissionSpec = .always) throws -> [ReplayCounts]? {
     guard let path = ConformanceData.tracePath else {
-        print("conformance trace absent (set TIERKIT_CONFORMANCE_DIR): skipped \(spec)")
+        print("\(spec): SKIPPED - conformance trace absent; set TIERKIT_CONFORMANCE_DIR")
         return nil
     }
     let (descriptor, parameters) = try Policies.parse(spec)
