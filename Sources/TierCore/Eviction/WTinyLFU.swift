@@ -6,10 +6,13 @@ public struct TinyLFUNode: ListNode, Sendable {
     public var size: Int64
     /// ``WTinyLFU/windowQueue``, ``WTinyLFU/probationQueue`` or ``WTinyLFU/protectedQueue``.
     public var queue: Int8
-    @inlinable public init(id: UInt64, size: Int64, queue: Int8) {
+    /// The id's sketch hashes, kept so each sketch update skips two XXH64 runs.
+    public var hashes: (UInt32, UInt32)
+    @inlinable public init(id: UInt64, size: Int64, queue: Int8, hashes: (UInt32, UInt32)) {
         self.id = id
         self.size = size
         self.queue = queue
+        self.hashes = hashes
     }
 }
 
@@ -126,10 +129,11 @@ public struct WTinyLFU: EvictionPolicy {
 
     @inlinable
     public mutating func insert(_ request: Request) {
-        let i = nodes.allocate(TinyLFUNode(id: request.id, size: request.size, queue: Self.windowQueue))
+        let hashes = sketch.bases(request.id)
+        let i = nodes.allocate(TinyLFUNode(id: request.id, size: request.size, queue: Self.windowQueue, hashes: hashes))
         nodes.pushHead(i, &queues[0], size: request.size)
         index.set(request.id, i)
-        sketch.add(request.id)
+        sketch.add(bases: hashes)
     }
 
     /// Removes exactly one object. Runs libCacheSim's eviction loop but stops at
@@ -173,8 +177,9 @@ public struct WTinyLFU: EvictionPolicy {
             nodes.moveToHead(i, &queues[0])
             return true
         }
+        let hashes = nodes[i].hashes
         mainHit(i, onEvict: onEvict)
-        sketch.add(request.id)
+        sketch.add(bases: hashes)
         hitsSinceDecay += 1
         if hitsSinceDecay >= decayPeriod {
             hitsSinceDecay = 0
@@ -259,22 +264,22 @@ public struct WTinyLFU: EvictionPolicy {
                 return v
             }
             let w = queues[0].tail
-            let wid = nodes[w].id, wsize = nodes[w].size
+            let wid = nodes[w].id, wsize = nodes[w].size, whashes = nodes[w].hashes
             if mainOccupied + wsize <= mainCapacity {
                 nodes.unlink(w, &queues[0], size: wsize)
                 mainInsert(w, onEvict: onEvict)
-                sketch.add(wid)
+                sketch.add(bases: whashes)
                 continue
             }
             let m = mainCandidate()
-            if sketch.estimate(wid) > sketch.estimate(nodes[m].id) {
+            if sketch.estimate(bases: whashes) > sketch.estimate(bases: nodes[m].hashes) {
                 let v = mainEvict()
                 onEvict(v)
                 if !single || main == .lru || mainOccupied + wsize <= mainCapacity {
                     nodes.unlink(w, &queues[0], size: wsize)
                     mainInsert(w, onEvict: onEvict)
                 }
-                sketch.add(wid)
+                sketch.add(bases: whashes)
                 if single { return v }
             } else {
                 nodes.unlink(w, &queues[0], size: wsize)
@@ -282,7 +287,7 @@ public struct WTinyLFU: EvictionPolicy {
                 nodes.free(w)
                 let v = Victim(id: wid, size: wsize)
                 onEvict(v)
-                sketch.add(wid)
+                sketch.add(bases: whashes)
                 return v
             }
         }

@@ -24,6 +24,10 @@ public final class CountingBloomFilter {
     public let hashCount: UInt32
     /// Number of counters.
     public let counterCount: UInt32
+    /// Lemire's fastmod constant for `counterCount`: `x % counterCount` without a
+    /// division, exact for every 32-bit `x`. Ten positions per id made the
+    /// hardware divide the sketch's largest cost.
+    @usableFromInline let reciprocal: UInt64
 
     // Dense storage (nil when sparse).
     @usableFromInline let dense: UnsafeMutablePointer<UInt32>?
@@ -55,6 +59,7 @@ public final class CountingBloomFilter {
         let wanted = min((bpe * n).rounded(.up), Double(Int32.max))
         let counters = wanted >= Double(hashCount) ? Int(wanted) : Int(hashCount) * 2
         counterCount = UInt32(counters)
+        reciprocal = UInt64.max / UInt64(counters) &+ 1
         slots = .allocate(capacity: Int(hashCount))
 
         if counters <= Self.denseLimit {
@@ -79,19 +84,33 @@ public final class CountingBloomFilter {
     }
 
     /// The two base hashes of an id (libCacheSim keeps the low 32 bits of each).
+    /// Callers that see an id often may keep them and use the `bases:` forms.
     @inlinable @inline(__always)
-    func bases(_ id: UInt64) -> (UInt32, UInt32) {
+    public func bases(_ id: UInt64) -> (UInt32, UInt32) {
         (UInt32(truncatingIfNeeded: XXHash64.hash(id, seed: Self.seeds.0)),
          UInt32(truncatingIfNeeded: XXHash64.hash(id, seed: Self.seeds.1)))
+    }
+
+    /// `x % counterCount` by multiplication (Lemire, Kaser & Kurz, 2019).
+    @inlinable @inline(__always)
+    func position(_ x: UInt32) -> UInt32 {
+        let low = reciprocal &* UInt64(x)
+        return UInt32(truncatingIfNeeded: low.multipliedFullWidth(by: UInt64(counterCount)).high)
     }
 
     /// The estimated count of `id`: the minimum of its counters.
     @inlinable
     public func estimate(_ id: UInt64) -> UInt32 {
-        let (a, b) = bases(id)
+        estimate(bases: bases(id))
+    }
+
+    /// The estimate for an id whose ``bases(_:)`` are given.
+    @inlinable
+    public func estimate(bases: (UInt32, UInt32)) -> UInt32 {
+        let (a, b) = bases
         var minimum = UInt32.max
         for i in 0..<hashCount {
-            let c = counter((a &+ i &* b) % counterCount)
+            let c = counter(position(a &+ i &* b))
             if c < minimum { minimum = c }
         }
         return minimum
@@ -101,22 +120,28 @@ public final class CountingBloomFilter {
     /// libCacheSim, not only the minimal ones). Returns the new estimate.
     @inlinable @discardableResult
     public func add(_ id: UInt64) -> UInt32 {
-        let (a, b) = bases(id)
+        add(bases: bases(id))
+    }
+
+    /// Counts one occurrence of the id whose ``bases(_:)`` are given.
+    @inlinable @discardableResult
+    public func add(bases: (UInt32, UInt32)) -> UInt32 {
+        let (a, b) = bases
         var minimum = UInt32.max
         if let dense {
             for i in 0..<hashCount {
-                let c = dense[Int((a &+ i &* b) % counterCount)]
+                let c = dense[Int(position(a &+ i &* b))]
                 if c < minimum { minimum = c }
             }
             guard minimum < UInt32.max else { return minimum }
-            for i in 0..<hashCount { dense[Int((a &+ i &* b) % counterCount)] &+= 1 }
+            for i in 0..<hashCount { dense[Int(position(a &+ i &* b))] &+= 1 }
             return minimum + 1
         }
         // Sparse: find or create each counter's slot once, then read and bump it.
         // Growing first keeps the slots valid across the two passes.
         if (used + Int(hashCount)) * 2 > mask + 1 { grow() }
         for i in 0..<Int(hashCount) {
-            let k = slotCreating((a &+ UInt32(i) &* b) % counterCount)
+            let k = slotCreating(position(a &+ UInt32(i) &* b))
             slots[i] = k
             if cells[k].count < minimum { minimum = cells[k].count }
         }
