@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+@preconcurrency import Foundation
 import TierCore
 
 /// The trace argument and how to read it: shared by replay, mrc and bench.
@@ -50,6 +50,7 @@ func writeOutput(_ text: String, to path: String, what: String) throws {
     let url = URL(fileURLWithPath: path)
     try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
     try text.write(to: url, atomically: true, encoding: .utf8)
+    fflush(nil)  // keep the table and the notes in order when both go to one terminal or file
     FileHandle.standardError.write(Data("tierkit: wrote \(what) to \(url.path)\n".utf8))
 }
 

@@ -86,7 +86,12 @@ public struct LineChart: Sendable {
 
     /// The chart as a standalone SVG document.
     public func svg() -> String {
-        let left = 78.0, right = 24.0, top = 44.0, bottom = 58.0
+        // Many series get their legend beside the plot, where it hides no line.
+        let longest = series.map(\.name.count).max() ?? 0
+        let boxW = 40 + 7 * Double(longest), boxH = 8 + 18 * Double(series.count)
+        let legendOutside = series.count > 4
+        let width = legendOutside ? self.width + boxW + 16 : self.width
+        let left = 78.0, right = legendOutside ? boxW + 32 : 24.0, top = 44.0, bottom = 58.0
         let plotW = width - left - right, plotH = height - top - bottom
         let xs = series.flatMap { $0.points.map(\.x) }.filter { x.scale == .linear || $0 > 0 }
         let ys = series.flatMap { $0.points.map(\.y) }.filter { y.scale == .linear || $0 > 0 }
@@ -128,21 +133,25 @@ public struct LineChart: Sendable {
                 coords.append((px, py))
             }
             let pts = coords.map { "\(SVGFormat.fixed($0.0, decimals: 2)),\(SVGFormat.fixed($0.1, decimals: 2))" }.joined(separator: " ")
-            let dash = s.dashed ? #" stroke-dasharray="6 4""# : ""
+            let dash = s.dashed || SVGPalette.secondCycle(i) ? #" stroke-dasharray="6 4""# : ""
             out.raw("<polyline stroke=\"\(SVGPalette.color(i))\"\(dash) points=\"\(pts)\"><title>\(SVGFormat.escape(s.name))</title></polyline>")
+            // A few measured points (a replay at five sizes) are marked, so it is clear where data is.
+            if !s.step && s.points.count <= 30 {
+                for c in coords {
+                    out.raw("<circle cx=\"\(SVGFormat.fixed(c.0, decimals: 2))\" cy=\"\(SVGFormat.fixed(c.1, decimals: 2))\" r=\"2.5\" fill=\"\(SVGPalette.color(i))\"/>")
+                }
+            }
         }
         out.close("g")
 
-        // Legend, top right inside the plot.
+        // Legend: top right inside the plot, or beside it for many series.
         if !series.isEmpty {
-            let longest = series.map(\.name.count).max() ?? 0
-            let boxW = 40 + 7 * Double(longest), boxH = 8 + 18 * Double(series.count)
-            let bx = left + plotW - boxW - 8, by = top + 8
+            let bx = legendOutside ? left + plotW + 16 : left + plotW - boxW - 8, by = top + 8
             out.open("g", #"class="legend""#)
             out.raw("<rect x=\"\(SVGFormat.fixed(bx, decimals: 2))\" y=\"\(SVGFormat.fixed(by, decimals: 2))\" width=\"\(SVGFormat.fixed(boxW, decimals: 2))\" height=\"\(SVGFormat.fixed(boxH, decimals: 2))\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#ccc\"/>")
             for (i, s) in series.enumerated() {
                 let ly = by + 13 + 18 * Double(i)
-                let dash = s.dashed ? #" stroke-dasharray="6 4""# : ""
+                let dash = s.dashed || SVGPalette.secondCycle(i) ? #" stroke-dasharray="6 4""# : ""
                 out.raw("<line x1=\"\(SVGFormat.fixed(bx + 6, decimals: 2))\" y1=\"\(SVGFormat.fixed(ly - 4, decimals: 2))\" x2=\"\(SVGFormat.fixed(bx + 28, decimals: 2))\" y2=\"\(SVGFormat.fixed(ly - 4, decimals: 2))\" stroke=\"\(SVGPalette.color(i))\" stroke-width=\"2\"\(dash)/>")
                 out.text(bx + 34, ly, s.name, attributes: "")
             }
@@ -474,6 +483,8 @@ public enum SVGPalette {
     static let series = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
     /// The i-th series colour (Tableau 10, repeating).
     public static func color(_ i: Int) -> String { series[i % series.count] }
+    /// Series past the palette's length repeat its colours dashed, so no two look alike.
+    public static func secondCycle(_ i: Int) -> Bool { (i / series.count) % 2 == 1 }
 
     static let viridisStops: [(Double, Double, Double)] = [
         (68, 1, 84), (72, 36, 117), (65, 68, 135), (53, 95, 141), (42, 120, 142), (33, 145, 140),
