@@ -49,32 +49,39 @@ struct BenchReplay: ParsableCommand {
         var rows: [[String: Any]] = []
         for p in specs {
             let (descriptor, _) = try Policies.parse(p)
-            var rps: [Double] = []
-            var peak: Int64 = 0
+            var rps: [Double] = [], peerRPS: [Double] = []
+            var peak: Int64 = 0, peerPeak: Int64 = 0
             var misses: Int64 = -1
+            var peerMissRatio = 0.0
             var label = descriptor.name
+            // TierKit and the peer alternate, so a burst of load elsewhere hits both sides alike.
             for _ in 0..<max(1, `repeat`) {
                 var args = ["bench", "replay-one", spec.path, "--format", spec.format.rawValue, "--capacity", String(capacity), "--policy", p]
                 if spec.objectMode { args.append("--objects") }
                 let run = try runMeasured(selfPath, args)
                 guard run.status == 0,
                       let obj = try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any],
-                      let r = obj["requests_per_second"] as? Double, let m = obj["misses"] as? Int64 ?? (obj["misses"] as? NSNumber)?.int64Value
+                      let r = obj["requests_per_second"] as? Double, let m = (obj["misses"] as? NSNumber)?.int64Value
                 else { throw ValidationError("benchmark child for \(p) failed (status \(run.status))") }
                 rps.append(r)
                 peak = max(peak, run.peakResidentBytes)
                 misses = m
                 label = obj["policy"] as? String ?? label
+                if let cachesim {
+                    let peer = try runPeer(cachesim, policy: descriptor.name, capacity: capacity, spec: spec)
+                    peerRPS.append(peer.rps)
+                    peerPeak = max(peerPeak, peer.peak)
+                    peerMissRatio = peer.missRatio
+                }
             }
             var row: [String: Any] = ["policy": label, "cache_size": capacity, "misses": misses,
                                       "requests_per_second": median(rps).rounded(), "peak_rss_bytes": peak]
-            if let cachesim {
-                let peer = try runPeer(cachesim, policy: descriptor.name, parameters: p, capacity: capacity, spec: spec)
-                row["peer_requests_per_second"] = peer.rps.rounded()
-                row["peer_peak_rss_bytes"] = peer.peak
-                row["peer_miss_ratio"] = peer.missRatio
-                row["speedup"] = (median(rps) / peer.rps * 100).rounded() / 100
-                row["memory_ratio"] = (Double(peak) / Double(peer.peak) * 100).rounded() / 100
+            if cachesim != nil {
+                row["peer_requests_per_second"] = median(peerRPS).rounded()
+                row["peer_peak_rss_bytes"] = peerPeak
+                row["peer_miss_ratio"] = peerMissRatio
+                row["speedup"] = (median(rps) / median(peerRPS) * 100).rounded() / 100
+                row["memory_ratio"] = (Double(peak) / Double(peerPeak) * 100).rounded() / 100
             }
             rows.append(row)
             FileHandle.standardError.write(Data("tierkit: bench \(label): \(Int(median(rps))) requests/s\n".utf8))
@@ -93,28 +100,25 @@ struct BenchReplay: ParsableCommand {
         }
     }
 
-    func runPeer(_ path: String, policy: String, parameters: String, capacity: Int64, spec: TraceSpec) throws -> (rps: Double, peak: Int64, missRatio: Double) {
+    /// One cachesim run of `policy`: its requests/s, peak RSS and printed miss ratio.
+    func runPeer(_ path: String, policy: String, capacity: Int64, spec: TraceSpec) throws -> (rps: Double, peak: Int64, missRatio: Double) {
         guard spec.format == .oracleGeneral else { throw ValidationError("--cachesim needs an oracleGeneral trace") }
         let (name, params) = Self.peerArguments(policy)
-        var rps: [Double] = []
-        var peak: Int64 = 0
-        var ratio = 0.0
-        for _ in 0..<max(1, `repeat`) {
-            var args = [spec.path, "oracleGeneral", name, String(capacity), "--num-thread", "1"]
-            if spec.objectMode { args += ["--ignore-obj-size", "1"] }
-            if let params { args += ["-e", params] }
-            let run = try runMeasured(path, args)
-            // "... miss ratio 0.1234, throughput 5.67 MQPS"
-            guard run.status == 0, let line = run.output.split(separator: "\n").last(where: { $0.contains("MQPS") }),
-                  let t = line.range(of: "throughput "), let m = line.range(of: "miss ratio ") else {
-                throw ValidationError("cachesim failed for \(name) (status \(run.status)): \(run.output.suffix(300))")
-            }
-            let mqps = Double(line[t.upperBound...].split(separator: " ")[0]) ?? 0
-            ratio = Double(line[m.upperBound...].split(separator: ",")[0]) ?? 0
-            rps.append(mqps * 1e6)
-            peak = max(peak, run.peakResidentBytes)
+        // cachesim appends a result line to a file; keep it out of the working directory.
+        let resultFile = FileManager.default.temporaryDirectory.appendingPathComponent("tierkit-cachesim-\(getpid()).txt").path
+        defer { try? FileManager.default.removeItem(atPath: resultFile) }
+        var args = [spec.path, "oracleGeneral", name, String(capacity), "--num-thread", "1", "-o", resultFile]
+        if spec.objectMode { args += ["--ignore-obj-size", "1"] }
+        if let params { args += ["-e", params] }
+        let run = try runMeasured(path, args, discardStderr: true)
+        // "... miss ratio 0.1234, throughput 5.67 MQPS"
+        guard run.status == 0, let line = run.output.split(separator: "\n").last(where: { $0.contains("MQPS") }),
+              let t = line.range(of: "throughput "), let m = line.range(of: "miss ratio ") else {
+            throw ValidationError("cachesim failed for \(name) (status \(run.status)): \(run.output.suffix(300))")
         }
-        return (median(rps), peak, ratio)
+        let mqps = Double(line[t.upperBound...].split(separator: " ")[0]) ?? 0
+        let ratio = Double(line[m.upperBound...].split(separator: ",")[0]) ?? 0
+        return (mqps * 1e6, run.peakResidentBytes, ratio)
     }
 }
 

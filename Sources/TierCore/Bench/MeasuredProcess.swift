@@ -19,8 +19,9 @@ public struct ProcessLaunchError: Error, CustomStringConvertible {
     public var description: String
 }
 
-/// Runs `path` with `arguments`, capturing stdout (stderr passes through).
-public func runMeasured(_ path: String, _ arguments: [String]) throws -> MeasuredRun {
+/// Runs `path` with `arguments`, capturing stdout; stderr passes through, or is
+/// discarded with `discardStderr` (a chatty peer's log lines).
+public func runMeasured(_ path: String, _ arguments: [String], discardStderr: Bool = false) throws -> MeasuredRun {
     var pipeFDs: [Int32] = [0, 0]
     guard pipe(&pipeFDs) == 0 else { throw ProcessLaunchError(description: "pipe failed") }
     var actions: posix_spawn_file_actions_t
@@ -34,6 +35,7 @@ public func runMeasured(_ path: String, _ arguments: [String]) throws -> Measure
     posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
     posix_spawn_file_actions_addclose(&actions, pipeFDs[0])
     posix_spawn_file_actions_addclose(&actions, pipeFDs[1])
+    if discardStderr { posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0) }
 
     let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
     defer { argv.forEach { free($0) } }
