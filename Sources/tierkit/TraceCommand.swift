@@ -73,7 +73,7 @@ struct TraceInfoCommand: ParsableCommand {
 
             Examples:
               tierkit trace info cloudPhysicsIO.oracleGeneral.bin
-              tierkit trace info requests.csv --objects --json
+              tierkit trace info requests.csv --per-object --json
               tierkit trace info log.tsv --csv-options 'obj-id-col=key,obj-size-col=bytes'
             """
     )
@@ -83,8 +83,8 @@ struct TraceInfoCommand: ParsableCommand {
 
     @OptionGroup var input: TraceInputOptions
 
-    @Flag(name: .long, help: "Also report per-object statistics: one-hit wonders, requests per object, object sizes.")
-    var objects = false
+    @Flag(name: .customLong("per-object"), help: "Also report per-object statistics: one-hit wonders, requests per object, object sizes.")
+    var perObject = false
 
     @Flag(name: .long, help: "Print JSON instead of text.")
     var json = false
@@ -92,7 +92,7 @@ struct TraceInfoCommand: ParsableCommand {
     func run() throws {
         let (spec, stats) = try reportingTraceErrors { () throws(TraceError) -> (TraceSpec, TraceStats) in
             let spec = try input.spec(path: trace)
-            var visitor = TraceStatsVisitor(perObject: objects)
+            var visitor = TraceStatsVisitor(perObject: perObject)
             return (spec, try spec.visit(&visitor))
         }
         print(json ? TraceInfoFormat.json(spec, stats) : TraceInfoFormat.text(spec, stats))
