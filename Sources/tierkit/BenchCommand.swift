@@ -16,9 +16,9 @@ struct BenchReplay: ParsableCommand {
         commandName: "replay",
         abstract: "Replay each policy single-threaded in its own process; print a JSON array.",
         discussion: """
-        Each policy runs --repeat times in a fresh child process; the JSON row reports the median
-        requests/s and the largest peak RSS of the child. With --cachesim PATH, libCacheSim's
-        cachesim runs the same trace, policy and size in the same way, and each row carries its
+        Each policy runs --repeat times in a fresh child process; the JSON row reports the median \
+        requests/s and the largest peak RSS of the child. With --cachesim PATH, libCacheSim's \
+        cachesim runs the same trace, policy and size in the same way, and each row carries its \
         figures (peer_*) and the ratios.
 
         Example (the anchor workload: 10M Zipf(1.0) requests over 1M objects, 100,000-object cache):

@@ -7,12 +7,12 @@ struct ReplayCommand: ParsableCommand {
         commandName: "replay",
         abstract: "Replay a trace through eviction policies at several cache sizes, in parallel.",
         discussion: """
-        Every policy × size pair is an independent simulation with libCacheSim's semantics
-        (a hit is "key present"; a miss is inserted unless admission refuses it or it is larger
+        Every policy × size pair is an independent simulation with libCacheSim's semantics \
+        (a hit is "key present"; a miss is inserted unless admission refuses it or it is larger \
         than the cache). Runs use every core; the table goes to stdout.
 
-        Policies take parameters after a colon: s3fifo:small=0.1,threshold=2  slru:segments=4
-        (see `tierkit policies`). Sizes: 128MiB, 1GiB, 4096 (bytes), objects with --objects,
+        Policies take parameters after a colon: s3fifo:small=0.1,threshold=2  slru:segments=4 \
+        (see `tierkit policies`). Sizes: 128MiB, 1GiB, 4096 (bytes), objects with --objects, \
         or 1%,10% of the trace's working set.
 
         Examples:
@@ -29,7 +29,7 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Comma-separated cache sizes: bytes (B/KiB/MiB/GiB), objects (--objects), or % of the working set.")
     var size: String
 
-    @Option(help: "Admission policy for every run (always, prob:p=0.5, size:max=1MiB, secondhit).")
+    @Option(help: "Admission policy for every run (always, prob:prob=0.5, size:size=64KiB (admits smaller objects), secondhit).")
     var admission: String = "always"
 
     @Option(help: "Worker threads (default: one per core).")

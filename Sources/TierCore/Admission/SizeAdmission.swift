@@ -12,8 +12,8 @@ public struct SizeAdmission: AdmissionPolicy {
     }
 
     public init(parameters: inout PolicyParameters) throws(PolicyError) {
-        let alias = try parameters.int("max", default: .max)
-        let threshold = try parameters.int("size", default: alias)
+        let alias = try parameters.bytes("max", default: .max)
+        let threshold = try parameters.bytes("size", default: alias)
         try parameters.finish(known: ["size", "max"])
         self.init(threshold: Int64(threshold))
     }

@@ -55,6 +55,15 @@ public struct PolicyParameters: Sendable, Equatable, CustomStringConvertible {
         return v
     }
 
+    /// A byte count: `65536`, `64KiB`, `1MiB` (units as ``SizeSpec``).
+    public mutating func bytes(_ key: String, default value: Int64) throws(PolicyError) -> Int64 {
+        guard let text = raw(key) else { return value }
+        switch try? SizeSpec.parse(Substring(text)) {
+        case .bytes(let n)?, .count(let n)?: return n
+        default: throw PolicyError("\(policy): \(key)=\(text) is not a byte size (e.g. 65536, 64KiB, 1MiB)")
+        }
+    }
+
     /// A string parameter.
     public mutating func string(_ key: String, default value: String) -> String {
         raw(key) ?? value
