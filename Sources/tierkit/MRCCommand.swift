@@ -193,9 +193,9 @@ struct MRCCommand: ParsableCommand {
 
     private func jsonText(_ c: MissRatioCurve, _ rows: [MissRatioCurve.Point]) -> String {
         var o = "{\n"
-        o += "  \"trace\": \(jsonString(trace)),\n"
-        o += "  \"unit\": \(jsonString(unit.rawValue)),\n"
-        o += "  \"method\": \(jsonString(method)),\n"
+        o += "  \"trace\": \(TraceInfoFormat.quoted(trace)),\n"
+        o += "  \"unit\": \(TraceInfoFormat.quoted(unit.rawValue)),\n"
+        o += "  \"method\": \(TraceInfoFormat.quoted(method)),\n"
         if let s = c.sampling {
             o += "  \"sampling\": {\"rate\": \(s.rate), \"sampledRequests\": \(s.sampledRequests), \"sampledObjects\": \(s.sampledObjects), \"maxSamples\": \(s.maxSamples.map(String.init) ?? "null"), \"seed\": \(seed)},\n"
         } else {
@@ -204,7 +204,7 @@ struct MRCCommand: ParsableCommand {
         o += "  \"requests\": \(c.requests),\n  \"requestBytes\": \(c.requestBytes),\n"
         o += "  \"uniqueObjects\": \(c.uniqueObjects),\n  \"workingSet\": \(c.workingSet),\n"
         o += "  \"maxObjectSize\": \(c.maxObjectSize),\n  \"sizeChanges\": \(c.sizeChanges),\n"
-        o += "  \"accuracy\": \(jsonString(c.accuracySummary)),\n"
+        o += "  \"accuracy\": \(TraceInfoFormat.quoted(c.accuracySummary)),\n"
         o += "  \"points\": [\n"
         o += rows.map { p in
             "    {\"size\": \(p.size), \"misses\": \(p.misses), \"missBytes\": \(p.missBytes), \"missRatio\": \(ratio(p.misses, c.requests)), \"byteMissRatio\": \(ratio(p.missBytes, c.requestBytes)), \"accuracy\": \"\(accuracyName(c.accuracy(at: p.size)))\"}"
@@ -217,21 +217,6 @@ struct MRCCommand: ParsableCommand {
         return o
     }
 
-    private func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
 
     private func svgText(_ c: MissRatioCurve) -> String {
         let lo = Swift.max(1, c.workingSet / 1000)
