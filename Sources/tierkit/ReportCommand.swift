@@ -94,6 +94,8 @@ struct ReportHeatmapCommand: ParsableCommand {
         chart.logColor = !linearColor
         chart.width = 960
         chart.height = 600
+        // Hex addresses are wide: 7 px a character keeps them clear of the axis title.
+        chart.leftMargin = max(84, 40 + 7 * Double(ticks.map(\.label.count).max() ?? 0))
 
         print(renderTable(["region", "start", "end", "size", "rows"], map.regions.enumerated().map { i, r in
             let first = Int(PageAccessHeatmapRows.first(r.offset, map)), last = Int(PageAccessHeatmapRows.first(r.offset + r.pages - 1, map))
@@ -172,7 +174,9 @@ struct ReportWSSCommand: ParsableCommand {
             let chart = LineChart(
                 title: "Working set per \(interval): \(URL(fileURLWithPath: trace).lastPathComponent)\(pid.map { " (pid \($0))" } ?? "")",
                 x: ChartAxis(label: "time since trace start (s)"),
-                y: ChartAxis(label: "distinct pages accessed (bytes)", format: .bytes),
+                // From zero, so a steady working set reads as steady.
+                y: ChartAxis(label: "distinct pages accessed (bytes)", format: .bytes,
+                             range: 0...Double(max(series.pages.max() ?? 1, 1) * Int64(series.pageSize))),
                 series: [LineSeries(name: "working set", points: points, step: true)])
             try writeOutput(chart.svg(), to: out, what: "working-set plot")
         }

@@ -203,6 +203,8 @@ public struct Heatmap: Sendable {
     public var valueRange: ClosedRange<Double>?
     public var width: Double = 800
     public var height: Double = 520
+    /// Room left of the grid for the y tick labels (wider for long labels such as addresses).
+    public var leftMargin: Double = 84
 
     public init(title: String, xLabel: String, yLabel: String, valueLabel: String, values: [[Double]],
                 xLabels: Labels, yLabels: Labels) {
@@ -217,7 +219,7 @@ public struct Heatmap: Sendable {
 
     /// The heatmap as a standalone SVG document.
     public func svg() -> String {
-        let left = 84.0, right = 110.0, top = 44.0, bottom = 58.0
+        let left = leftMargin, right = 110.0, top = 44.0, bottom = 58.0
         let plotW = width - left - right, plotH = height - top - bottom
         let rows = values.count, cols = values.map(\.count).max() ?? 0
         var out = SVGWriter(width: width, height: height)
