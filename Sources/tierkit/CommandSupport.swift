@@ -4,7 +4,7 @@ import TierCore
 
 /// The trace argument and how to read it: shared by replay, mrc and bench.
 struct TraceOptions: ParsableArguments {
-    @Argument(help: "Trace file (oracleGeneral binary, CSV or text).")
+    @Argument(help: "Trace file (oracleGeneral binary, CSV, text or a .tkt page trace).")
     var trace: String
 
     @OptionGroup var input: TraceInputOptions

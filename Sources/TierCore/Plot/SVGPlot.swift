@@ -173,6 +173,19 @@ public struct Heatmap: Sendable {
         case names([String])
         /// The grid spans this data range; ticks are nice values in it.
         case range(ClosedRange<Double>, AxisFormat)
+        /// Labels at given positions, in cells from the axis origin (e.g. where
+        /// each address region of a compressed axis starts).
+        case ticks([Tick])
+    }
+
+    /// A label at a position along an axis, in cells from its origin.
+    public struct Tick: Sendable, Equatable {
+        public var position: Double
+        public var label: String
+        public init(position: Double, label: String) {
+            self.position = position
+            self.label = label
+        }
     }
 
     public var title: String
@@ -190,6 +203,8 @@ public struct Heatmap: Sendable {
     public var valueRange: ClosedRange<Double>?
     public var width: Double = 800
     public var height: Double = 520
+    /// Room left of the grid for the y tick labels (wider for long labels such as addresses).
+    public var leftMargin: Double = 84
 
     public init(title: String, xLabel: String, yLabel: String, valueLabel: String, values: [[Double]],
                 xLabels: Labels, yLabels: Labels) {
@@ -204,7 +219,7 @@ public struct Heatmap: Sendable {
 
     /// The heatmap as a standalone SVG document.
     public func svg() -> String {
-        let left = 84.0, right = 110.0, top = 44.0, bottom = 58.0
+        let left = leftMargin, right = 110.0, top = 44.0, bottom = 58.0
         let plotW = width - left - right, plotH = height - top - bottom
         let rows = values.count, cols = values.map(\.count).max() ?? 0
         var out = SVGWriter(width: width, height: height)
@@ -299,6 +314,8 @@ public struct Heatmap: Sendable {
             return ticks.filter { r.contains($0) }.map {
                 (($0 - r.lowerBound) / (r.upperBound - r.lowerBound) * Double(count), format.format($0))
             }
+        case .ticks(let ticks):
+            return ticks.map { ($0.position, $0.label) }
         }
     }
 }
