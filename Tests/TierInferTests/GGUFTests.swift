@@ -187,6 +187,17 @@ struct GGUFTests {
                 for t in f.tensorInfos {
                     #expect(t.offset >= f.dataOffset && t.offset + t.byteCount <= f.fileSize)
                 }
+                // Some opened copies also build a tokenizer from their (possibly damaged) vocabulary.
+                if opened % 8 == 1 {
+                    do {
+                        let tok = try Tokenizer(gguf: f)
+                        let ids = tok.encode("Hello, world! 123 <|im_start|>user\n")
+                        #expect(ids.allSatisfy { tok.isValid($0) })
+                        _ = tok.decode(ids)
+                    } catch {
+                        #expect(error.description.hasPrefix(copy + ": "))
+                    }
+                }
             } catch {
                 refused += 1
                 #expect(error.description.hasPrefix(copy + ": "))

@@ -25,8 +25,18 @@ enum ModelFixture {
         do throws(GGUFError) { return .success(try GGUFFile(path: p)) } catch { return .failure(error) }
     }
 
+    /// The tokenizer built once for the whole suite.
+    private static let built: Result<Tokenizer, GGUFError>? = opened.map { r in
+        r.flatMap { f in
+            do throws(GGUFError) { return .success(try Tokenizer(gguf: f)) } catch { return .failure(error) }
+        }
+    }
+
     /// The model, nil when it is absent; throws when it is present but does not open.
     static func file() throws -> GGUFFile? { try opened?.get() }
+
+    /// The model's tokenizer, nil when the model is absent; throws when it cannot be built.
+    static func tokenizer() throws -> Tokenizer? { try built?.get() }
 }
 
 /// The shared goldens beside the checkout (`../shared/models`), or `$TIERKIT_GOLDEN_DIR`.
