@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TierCore
 import TierInfer
 
 struct TokenizerTests {
@@ -99,6 +100,32 @@ struct TokenizerTests {
         }
         // Digits are always single tokens in this pre-tokenizer.
         #expect(tok.encode("2024") == [34, 32, 34, 36])
+    }
+
+    @Test("seeded random strings over ASCII, Latin, CJK, emoji, marks and special texts round-trip")
+    func randomRoundTrips() throws {
+        guard let tok = try ModelFixture.tokenizer() else { return ModelFixture.skip("tokenizer random round trips") }
+        var rng = Xoshiro256StarStar(seed: 49152)
+        let pools: [ClosedRange<UInt32>] = [0x20...0x7E, 0x09...0x0D, 0xA0...0x17F, 0x300...0x36F, 0x400...0x4FF,
+                                            0x3040...0x30FF, 0x4E00...0x4F00, 0x1F300...0x1F64F, 0x2000...0x206F]
+        let specials = ["<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|im_start", "'s", "'ll", "12345"]
+        for _ in 0..<300 {
+            var text = ""
+            for _ in 0..<Int(rng.next(below: 40)) {
+                if rng.next(below: 10) == 0 {
+                    text += specials[Int(rng.next(below: UInt64(specials.count)))]
+                    continue
+                }
+                let pool = pools[Int(rng.next(below: UInt64(pools.count)))]
+                let v = pool.lowerBound + UInt32(rng.next(below: UInt64(pool.count)))
+                if let s = Unicode.Scalar(v) { text.unicodeScalars.append(s) }
+            }
+            let ids = tok.encode(text)
+            #expect(tok.decode(ids) == text, "\(text.debugDescription)")
+            let plain = tok.encode(text, parseSpecial: false)
+            #expect(tok.decode(plain) == text, "\(text.debugDescription)")
+            #expect(!plain.contains { tok.type(of: $0) == .control })
+        }
     }
 
     @Test("the model's chat template: ChatML with its default system prompt")
