@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "TierCore", targets: ["TierCore"]),
+        .library(name: "TierInfer", targets: ["TierInfer"]),
         .executable(name: "tierkit", targets: ["tierkit"]),
     ],
     dependencies: [
@@ -21,14 +22,25 @@ let package = Package(
                 .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
             ]
         ),
+        .target(
+            name: "TierInfer",
+            dependencies: ["TierCore"],
+            swiftSettings: [
+                // Tokenizer and kernels are loops over bytes and floats; unoptimised they are
+                // too slow to test against the real model.
+                .unsafeFlags(["-O"], .when(configuration: .debug)),
+            ]
+        ),
         .executableTarget(
             name: "tierkit",
             dependencies: [
                 "TierCore",
+                "TierInfer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "TierCoreTests", dependencies: ["TierCore"]),
+        .testTarget(name: "TierInferTests", dependencies: ["TierInfer", "TierCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

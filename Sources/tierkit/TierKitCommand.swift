@@ -4,7 +4,7 @@ import ArgumentParser
 struct TierKitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tierkit",
-        abstract: "Memory tiering and caching research toolkit: replay traces through cache policies, build miss-ratio curves, benchmark.",
-        subcommands: [ReplayCommand.self, TraceCommand.self, ReportCommand.self, MRCCommand.self, BenchCommand.self, PoliciesCommand.self]
+        abstract: "Memory tiering and caching research toolkit: replay traces through cache policies, miss-ratio curves, page-access reports, tokenizer, benchmarks.",
+        subcommands: [ReplayCommand.self, TraceCommand.self, ReportCommand.self, MRCCommand.self, BenchCommand.self, PoliciesCommand.self, TokenizeCommand.self]
     )
 }
