@@ -6,10 +6,12 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "TierCore", targets: ["TierCore"]),
+        .library(name: "TierBPF", targets: ["TierBPF"]),
         .executable(name: "tierkit", targets: ["tierkit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .target(
@@ -21,14 +23,37 @@ let package = Package(
                 .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
             ]
         ),
+        // The structs shared with bpf/ and process helpers that must run between fork and exec.
+        .target(name: "CTierShims"),
+        .systemLibrary(
+            name: "CLibBPF",
+            pkgConfig: "libbpf",
+            providers: [.apt(["libbpf-dev", "libelf-dev", "zlib1g-dev"])]
+        ),
+        // Compiles bpf/*.bpf.c and embeds the objects into the target that uses it.
+        .plugin(name: "BPFCompilerPlugin", capability: .buildTool()),
+        .target(
+            name: "TierBPF",
+            dependencies: [
+                "TierCore",
+                "CLibBPF",
+                "CTierShims",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            plugins: ["BPFCompilerPlugin"]
+        ),
         .executableTarget(
             name: "tierkit",
             dependencies: [
                 "TierCore",
+                "TierBPF",
+                "CTierShims",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "TierCoreTests", dependencies: ["TierCore"]),
+        .testTarget(name: "TierBPFTests", dependencies: ["TierBPF", "CTierShims", "CLibBPF"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -74,6 +74,8 @@ struct tk_config {
     __u64 cgroup_id;     /* nonzero: only tasks in this cgroup v2 (or below it) */
     __u32 cgroup_level;  /* depth of cgroup_id below the cgroup v2 root */
     __u32 page_shift;    /* 12 for 4 KiB pages */
+    __u32 follow_forks;  /* nonzero: a process forked by a target becomes a target */
+    __u32 reserved;
 };
 
 #endif
