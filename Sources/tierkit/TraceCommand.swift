@@ -8,24 +8,32 @@ struct TraceCommand: ParsableCommand {
         abstract: "Inspect, convert and generate traces.",
         discussion: """
             Formats: oracleGeneral (libCacheSim binary, 24-byte records), csv (columns \
-            by header name or number), txt (one object id per line). Without --format \
+            by header name or number), txt (one object id per line), tkt (TierKit page \
+            traces: access events read as 4 KiB page requests). Without --format \
             the format is detected: .oracleGeneral/.bin (size a multiple of 24) is \
-            oracleGeneral, .csv is csv, .txt is txt, other names are sniffed and \
-            ambiguous files are refused.
+            oracleGeneral, .csv is csv, .txt is txt, .tkt or the magic TKT1 is tkt, \
+            other names are sniffed and ambiguous files are refused.
 
             Examples:
               tierkit trace info cloudPhysicsIO.oracleGeneral.bin
               tierkit trace convert trace.csv trace.oracleGeneral.bin --to oracleGeneral
               tierkit trace gen zipf --requests 1000000 --objects 10000 --out z.bin
+              tierkit trace info faults.tkt --json
+              tierkit trace convert faults.tkt faults.oracleGeneral.bin
             """,
-        subcommands: [TraceInfoCommand.self, TraceConvertCommand.self, TraceGenCommand.self]
+        subcommands: [TraceInfoCommand.self, TraceConvertCommand.self, TraceGenCommand.self, TraceSelfTestWriteCommand.self]
     )
 }
 
 /// How to read the input trace (shared by info and convert).
 struct TraceInputOptions: ParsableArguments {
-    @Option(name: .long, help: "Input format: oracleGeneral, csv or txt (default: detected).")
+    @Option(name: .long, help: "Input format: oracleGeneral, csv, txt or tkt (default: detected).")
     var format: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Page traces (tkt): object ids from 'pid' ((pid << 40) ^ page number) or 'page' (page number alone).",
+        valueName: "pid|page"))
+    var pageIds: String = "pid"
 
     @Option(name: .long, help: ArgumentHelp(
         "CSV columns and parsing, libCacheSim style.",
@@ -39,12 +47,15 @@ struct TraceInputOptions: ParsableArguments {
         var format: TraceFormat? = nil
         if let name = self.format {
             guard let f = TraceFormat(name: name) else {
-                throw TraceError(path: path, location: .file, message: "unknown format '\(name)' (known: oracleGeneral, csv, txt)")
+                throw TraceError(path: path, location: .file, message: "unknown format '\(name)' (known: oracleGeneral, csv, txt, tkt)")
             }
             format = f
         }
+        guard let idMode = PageRequestOptions.IdMode(rawValue: pageIds) else {
+            throw TraceError(path: path, location: .file, message: "unknown --page-ids '\(pageIds)' (known: pid, page)")
+        }
         let csv = try csvOptions.map { s throws(TraceError) in try CSVOptions(parsing: s) } ?? CSVOptions()
-        return try TraceSpec.open(path: path, format: format, csv: csv)
+        return try TraceSpec.open(path: path, format: format, csv: csv, page: PageRequestOptions(idMode: idMode))
     }
 }
 
@@ -90,10 +101,17 @@ struct TraceInfoCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let (spec, stats) = try reportingTraceErrors { () throws(TraceError) -> (TraceSpec, TraceStats) in
-            let spec = try input.spec(path: trace)
+        let spec = try reportingTraceErrors { () throws(TraceError) in try input.spec(path: trace) }
+        if spec.format == .tkt {
+            // A page trace has its own summary: events by kind, pages, pids, duration.
+            let stats = try reportingTraceErrors { () throws(TraceError) in try PageTraceStats.compute(path: trace) }
+            warnTornTail(stats.tornTail, path: trace)
+            print(json ? PageTraceInfoFormat.json(path: trace, stats) : PageTraceInfoFormat.text(path: trace, stats))
+            return
+        }
+        let stats = try reportingTraceErrors { () throws(TraceError) -> TraceStats in
             var visitor = TraceStatsVisitor(perObject: objects)
-            return (spec, try spec.visit(&visitor))
+            return try spec.visit(&visitor)
         }
         print(json ? TraceInfoFormat.json(spec, stats) : TraceInfoFormat.text(spec, stats))
     }
@@ -111,8 +129,16 @@ struct TraceConvertCommand: ParsableCommand {
 
             \(TraceWriter.memoryNote)
 
+            A page trace (tkt) converts to csv as one row per record \
+            (time_ns,pid,tid,address,kind,flags,count; address in hex, kind by name), \
+            or to oracleGeneral as page requests: access records only (read, write \
+            and exec faults, other accesses), id per --page-ids, size the page size \
+            (4096), time in milliseconds since the trace's start.
+
             Examples:
               tierkit trace convert cloudPhysicsIO.oracleGeneral.bin cloud.csv
+              tierkit trace convert faults.tkt faults.csv
+              tierkit trace convert faults.tkt faults.oracleGeneral.bin --page-ids page
               tierkit trace convert cloud.csv cloud.oracleGeneral.bin
               tierkit trace convert keys.txt keys.bin --to oracleGeneral
               tierkit trace convert raw.log out.bin --format csv \\
@@ -140,12 +166,77 @@ struct TraceConvertCommand: ParsableCommand {
             FileHandle.standardError.write(Data("tierkit: \(output): the output would overwrite the input\n".utf8))
             throw ExitCode(1)
         }
+        let spec = try reportingTraceErrors { () throws(TraceError) in try inputOptions.spec(path: input) }
+        if spec.format == .tkt {
+            try convertPageTrace(spec, to: out)
+            return
+        }
         let summary = try reportingTraceErrors { () throws(TraceError) -> TraceWriteSummary in
-            let spec = try inputOptions.spec(path: input)
             var visitor = TraceWriteVisitor(path: output, format: out, nextAccess: recomputeNextAccess ? .recompute : .keep)
             return try spec.visit(&visitor)
         }
         printWriteSummary(summary, path: output, format: out)
+    }
+
+    private func convertPageTrace(_ spec: TraceSpec, to out: TraceOutputFormat) throws {
+        switch out {
+        case .csv:
+            let (rows, torn) = try reportingTraceErrors { () throws(TraceError) -> (Int64, PageTraceTornTail?) in
+                var reader = try PageTraceReader(path: input)
+                let rows = try PageTraceCSV.write(&reader, to: output)
+                return (rows, reader.tornTail)
+            }
+            warnTornTail(torn, path: input)
+            print("wrote \(rows) page events to \(output) (csv: time_ns,pid,tid,address,kind,flags,count)")
+        case .oracleGeneral:
+            let (summary, skipped, torn, pageSize) = try reportingTraceErrors { () throws(TraceError) -> (TraceWriteSummary, Int64, PageTraceTornTail?, UInt32) in
+                var source = try PageRequestSource(path: input, options: spec.page)
+                let summary = try TraceWriter.write(&source, to: output, format: .oracleGeneral,
+                                                    nextAccess: recomputeNextAccess ? .recompute : .keep)
+                return (summary, source.nonAccessRecords, source.tornTail, source.reader.header.pageSize)
+            }
+            warnTornTail(torn, path: input)
+            print("wrote \(summary.requests) page requests to \(output) (oracleGeneral: size \(pageSize), ids by \(spec.page.idMode.rawValue), time in ms; \(skipped) non-access records left out, next access computed)")
+        }
+    }
+}
+
+/// Prints a torn tail as a warning: the records before it are whole and were read.
+func warnTornTail(_ torn: PageTraceTornTail?, path: String) {
+    guard let torn else { return }
+    FileHandle.standardError.write(Data("tierkit: warning: \(path): \(torn)\n".utf8))
+}
+
+/// Appends the deterministic self-test records slowly, so a test can kill it mid-way.
+struct TraceSelfTestWriteCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "selftest-write",
+        abstract: "Append N self-test records to a page trace, slowly (for crash-safety tests).",
+        shouldDisplay: false
+    )
+
+    @Argument(help: "The .tkt file to create.")
+    var file: String
+
+    @Argument(help: "Records to append.")
+    var count: Int64
+
+    @Option(name: .long, help: "Microseconds to sleep after each record.")
+    var delayUs: UInt32 = 100
+
+    @Option(name: .long, help: "Records per write(2).")
+    var batch: Int = 7
+
+    func run() throws {
+        try reportingTraceErrors { () throws(TraceError) in
+            let writer = try PageTraceWriter(path: file, header: PageTraceSelfTest.header,
+                                             policy: .init(maxBufferedRecords: batch, maxDelayNanoseconds: nil))
+            for i in 0..<count {
+                try writer.append(PageTraceSelfTest.record(i))
+                if delayUs > 0 { usleep(delayUs) }
+            }
+            try writer.close()
+        }
     }
 }
 

@@ -173,6 +173,19 @@ public struct Heatmap: Sendable {
         case names([String])
         /// The grid spans this data range; ticks are nice values in it.
         case range(ClosedRange<Double>, AxisFormat)
+        /// Labels at given positions, in cells from the axis origin (e.g. where
+        /// each address region of a compressed axis starts).
+        case ticks([Tick])
+    }
+
+    /// A label at a position along an axis, in cells from its origin.
+    public struct Tick: Sendable, Equatable {
+        public var position: Double
+        public var label: String
+        public init(position: Double, label: String) {
+            self.position = position
+            self.label = label
+        }
     }
 
     public var title: String
@@ -299,6 +312,8 @@ public struct Heatmap: Sendable {
             return ticks.filter { r.contains($0) }.map {
                 (($0 - r.lowerBound) / (r.upperBound - r.lowerBound) * Double(count), format.format($0))
             }
+        case .ticks(let ticks):
+            return ticks.map { ($0.position, $0.label) }
         }
     }
 }

@@ -162,7 +162,7 @@ public final class ByteOutput {
 }
 
 // `write` and `close` are also methods here; these reach the C functions.
-@inline(__always) private func posixWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
+@inline(__always) func posixWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
     #if canImport(Darwin)
     return Darwin.write(fd, p, n)
     #elseif canImport(Musl)
@@ -172,7 +172,7 @@ public final class ByteOutput {
     #endif
 }
 
-@inline(__always) private func posixClose(_ fd: Int32) -> Int32 {
+@inline(__always) func posixClose(_ fd: Int32) -> Int32 {
     #if canImport(Darwin)
     return Darwin.close(fd)
     #elseif canImport(Musl)

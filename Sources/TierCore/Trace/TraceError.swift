@@ -4,6 +4,8 @@ public struct TraceError: Error, CustomStringConvertible, Sendable, Equatable {
     public enum Location: Sendable, Equatable {
         /// A binary record (0-based) and its byte offset.
         case record(index: Int64, offset: Int64)
+        /// A byte offset in a binary file's header.
+        case header(offset: Int64)
         /// A text line (1-based).
         case line(Int64)
         /// The file as a whole.
@@ -24,6 +26,8 @@ public struct TraceError: Error, CustomStringConvertible, Sendable, Equatable {
         switch location {
         case .record(let index, let offset):
             return "\(path): record \(index) (byte offset \(offset)): \(message)"
+        case .header(let offset):
+            return "\(path): header byte offset \(offset): \(message)"
         case .line(let line):
             return "\(path):\(line): \(message)"
         case .file:

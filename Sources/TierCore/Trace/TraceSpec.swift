@@ -6,6 +6,8 @@ public enum TraceFormat: String, Sendable, CaseIterable {
     case csv
     /// Plain text, one object id per line.
     case text = "txt"
+    /// TierKit's page traces (`.tkt`): access events become page requests.
+    case tkt
 
     /// Reads a format name as given on a command line (case-insensitive;
     /// `oracleGeneral`/`bin`, `csv`, `txt`/`text`).
@@ -14,6 +16,7 @@ public enum TraceFormat: String, Sendable, CaseIterable {
         case "oraclegeneral", "oracle", "bin", "oraclegeneralbin": self = .oracleGeneral
         case "csv", "tsv": self = .csv
         case "txt", "text", "plain": self = .text
+        case "tkt", "pagetrace": self = .tkt
         default: return nil
         }
     }
@@ -21,7 +24,8 @@ public enum TraceFormat: String, Sendable, CaseIterable {
     /// Guesses the format where that is safe, else refuses with the reason.
     ///
     /// `.oracleGeneral`/`.bin` files whose size is a multiple of 24 bytes are
-    /// oracleGeneral, `.csv`/`.tsv` are CSV, `.txt` is one id per line. Any other
+    /// oracleGeneral, `.csv`/`.tsv` are CSV, `.txt` is one id per line, `.tkt` and
+    /// any file starting with the magic "TKT1" is a page trace. Any other
     /// name is sniffed from its first 64 KiB: printable text whose first line has a
     /// comma or tab is CSV, printable text with one token per line is plain text;
     /// binary data or anything else is refused (pass the format explicitly).
@@ -30,6 +34,7 @@ public enum TraceFormat: String, Sendable, CaseIterable {
         let name = path.split(separator: "/").last.map(String.init) ?? path
         let lower = name.lowercased()
         let ext = lower.split(separator: ".", omittingEmptySubsequences: false).last.map(String.init) ?? ""
+        if ext == "tkt" { return .tkt }
         if ext == "zst" || ext == "gz" || ext == "xz" {
             throw TraceError(path: path, location: .file, message: "compressed traces are not read directly; decompress it first (e.g. zstd -d)")
         }
@@ -49,6 +54,7 @@ public enum TraceFormat: String, Sendable, CaseIterable {
         if sample.isEmpty {
             throw TraceError(path: path, location: .file, message: "empty file with an unknown extension; pass --format")
         }
+        if sample.count >= 4 && sample.prefix(4).elementsEqual(PageTraceFormat.magic) { return .tkt }
         var printable = true
         for b in sample where b < 32 && b != 9 && b != 10 && b != 13 || b == 127 {
             printable = false
@@ -98,20 +104,24 @@ public struct TraceSpec: Sendable {
     public var objectMode: Bool
     /// Column mapping for CSV traces; `idMode` also applies to plain text.
     public var csv: CSVOptions
+    /// How page traces' events become requests.
+    public var page: PageRequestOptions
 
-    public init(path: String, format: TraceFormat, objectMode: Bool = false, csv: CSVOptions = CSVOptions()) {
+    public init(path: String, format: TraceFormat, objectMode: Bool = false, csv: CSVOptions = CSVOptions(),
+                page: PageRequestOptions = PageRequestOptions()) {
         self.path = path
         self.format = format
         self.objectMode = objectMode
         self.csv = csv
+        self.page = page
     }
 
     /// A spec whose format is `format` or, when nil, detected with ``TraceFormat/detect(path:)``.
     public static func open(path: String, format: TraceFormat? = nil, objectMode: Bool = false,
-                            csv: CSVOptions = CSVOptions()) throws(TraceError) -> TraceSpec {
+                            csv: CSVOptions = CSVOptions(), page: PageRequestOptions = PageRequestOptions()) throws(TraceError) -> TraceSpec {
         let f: TraceFormat
         if let format { f = format } else { f = try TraceFormat.detect(path: path) }
-        return TraceSpec(path: path, format: f, objectMode: objectMode, csv: csv)
+        return TraceSpec(path: path, format: f, objectMode: objectMode, csv: csv, page: page)
     }
 
     /// Opens the trace and hands the concrete reader to `visitor`.
@@ -126,6 +136,9 @@ public struct TraceSpec: Sendable {
             return try visitor.visit(&source)
         case .text:
             var source = try TextReader(path: path, idMode: csv.idMode)
+            return try visitor.visit(&source)
+        case .tkt:
+            var source = try PageRequestSource(path: path, options: page, objectMode: objectMode)
             return try visitor.visit(&source)
         }
     }
