@@ -61,6 +61,9 @@ struct ReportHeatmapCommand: ParsableCommand {
         guard timeBins > 0, addressBins > 0, chunkPages > 0, maxRegions > 0 else {
             throw ValidationError("--time-bins, --address-bins, --chunk-pages and --max-regions must be positive")
         }
+        guard chunkPages <= 1 << 20, timeBins <= 100_000, addressBins <= 100_000 else {
+            throw ValidationError("--chunk-pages is at most 1048576, --time-bins and --address-bins at most 100000")
+        }
     }
 
     func run() throws {

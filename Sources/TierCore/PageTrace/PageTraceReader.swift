@@ -8,6 +8,12 @@ public struct PageTraceTornTail: Sendable, Equatable, CustomStringConvertible {
     /// Index the record would have had.
     public var recordIndex: Int64
 
+    public init(offset: Int64, length: Int, recordIndex: Int64) {
+        self.offset = offset
+        self.length = length
+        self.recordIndex = recordIndex
+    }
+
     public var description: String {
         "torn tail: a partial record of \(length) of \(PageTraceFormat.recordSize) bytes at byte offset \(offset) (record \(recordIndex)) was ignored"
     }
