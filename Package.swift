@@ -53,7 +53,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TierCoreTests", dependencies: ["TierCore"]),
-        .testTarget(name: "TierBPFTests", dependencies: ["TierBPF", "CTierShims", "CLibBPF"]),
+        .testTarget(name: "TierBPFTests", dependencies: ["TierBPF", "TierCore", "CTierShims", "CLibBPF"]),
     ],
     swiftLanguageModes: [.v6]
 )

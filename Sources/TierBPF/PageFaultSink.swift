@@ -84,3 +84,58 @@ public struct PageFaultSummary: Sendable, Equatable {
         pages.insert(key)
     }
 }
+
+/// Faults as a `.tkt` page trace (TierCore's `PageTraceWriter`): `read_fault`, `write_fault`
+/// or `exec_fault` records with page-aligned addresses and times relative to the header's
+/// `start_monotonic_ns`.
+public struct TKTPageFaultSink: PageFaultSink {
+    private let writer: PageTraceWriter
+    private let start: UInt64
+
+    /// Creates `path` with `header`; `header.startMonotonicNs` is time 0 of the records.
+    public init(path: String, header: PageTraceHeader) throws {
+        writer = try PageTraceWriter(path: path, header: header)
+        start = header.startMonotonicNs
+    }
+
+    /// The header `tierkit record` writes: this kernel, 4 KiB pages, source `faults`.
+    public static func header(targets: [PageTraceTarget], mode: PageTraceMode, kernelRelease: String,
+                              startMonotonicNs: UInt64, startRealtimeNs: UInt64) -> PageTraceHeader {
+        PageTraceHeader(
+            kernelRelease: kernelRelease, pageSize: 4096, targets: targets, sources: ["faults"],
+            startRealtimeNs: startRealtimeNs, startMonotonicNs: startMonotonicNs, mode: mode,
+            extra: [.init(key: "recorder", value: "tierkit record (tp_btf/page_fault_user)")])
+    }
+
+    static func eventKind(_ kind: PageAccessKind) -> PageEventKind {
+        switch kind {
+        case .read: .readFault
+        case .write: .writeFault
+        case .execute: .execFault
+        }
+    }
+
+    private func relative(_ time: UInt64) -> UInt64 { time >= start ? time - start : 0 }
+
+    public mutating func write(_ fault: PageFault) throws {
+        try writer.append(PageTraceRecord(
+            time: relative(fault.timeNanoseconds), address: fault.address & ~0xfff,
+            pid: UInt32(bitPattern: fault.pid), tid: UInt32(bitPattern: fault.tid),
+            kind: Self.eventKind(fault.kind)))
+    }
+
+    /// One aggregated page (mode `aggregated`): the last fault's time, every fault counted, and
+    /// the kind of the strongest access seen (write, else execute, else read).
+    public mutating func write(_ key: PageKey, _ stats: PageFaultStatistics) throws {
+        let kind: PageAccessKind = stats.writes > 0 ? .write : stats.executes > 0 ? .execute : .read
+        try writer.append(PageTraceRecord(
+            time: relative(stats.lastNanoseconds), address: key.page << 12,
+            pid: UInt32(bitPattern: key.pid), tid: 0, kind: Self.eventKind(kind),
+            count: UInt32(clamping: stats.count)))
+    }
+
+    /// Writes buffered records if the oldest has waited long enough (for an idle loop).
+    public func flushIfDue() throws { try writer.flushIfDue() }
+
+    public mutating func finish() throws { try writer.close() }
+}

@@ -17,15 +17,16 @@ struct RecordCommand: AsyncParsableCommand {
             Faults are filtered by process in the kernel. Stops when COMMAND exits, after \
             --duration (COMMAND then gets SIGTERM), or on Ctrl-C.
 
-            Modes: stream sends every fault through a ring buffer (--out: CSV \
-            time_ns,pid,tid,address,kind,error_code); aggregate counts per page in the kernel \
-            (--out: CSV pid,page,count,first_ns,last_ns,reads,writes,execs,error_bits). The \
+            Modes: stream sends every fault through a ring buffer; aggregate counts per page in \
+            the kernel. --out writes a .tkt page trace (mode events or aggregated), or CSV when it \
+            ends in .csv: time_ns,pid,tid,address,kind,error_code per fault, or \
+            pid,page,count,first_ns,last_ns,reads,writes,execs,error_bits per page. The \
             summary gives faults by kind, distinct pages and the faults the kernel dropped.
 
             Examples:
-              tierkit record -- python3 train.py
+              tierkit record --out train.tkt -- python3 train.py
               tierkit record --mode aggregate --out pages.csv -- ./server --port 8080
-              tierkit record --pid 1234 --pid 1240 --duration 10 --out faults.csv
+              tierkit record --pid 1234 --pid 1240 --duration 10 --out faults.tkt
               tierkit record --cgroup /sys/fs/cgroup/unified/job --duration 30
             """
     )
@@ -45,8 +46,11 @@ struct RecordCommand: AsyncParsableCommand {
     @Option(help: "stream (every fault) or aggregate (per-page counts in the kernel).")
     var mode: ModeArgument = .stream
 
-    @Option(help: "Output file (CSV); without it only the summary is printed.")
+    @Option(help: "Output file: a .tkt page trace, or CSV when it ends in .csv; without it only the summary is printed.")
     var out: String?
+
+    @Option(help: "Output format: tkt or csv (default: from --out's extension, else tkt).")
+    var format: OutputFormat?
 
     @Option(help: "Ring buffer size (stream mode), e.g. 64MiB; a power of two.")
     var ringBuffer: String = "64MiB"
@@ -89,29 +93,29 @@ struct RecordCommand: AsyncParsableCommand {
         let recorder = try PageFaultRecorder(options: options)
         for pid in pids { try recorder.addTarget(pid: pid) }
 
-        // Stream mode: a task drains the ring buffer into the output while the workload runs.
-        let outPath = out
-        let consumer: Task<PageFaultSummary, any Error>? = recorder.faults.map { batches in
-            Task {
-                var sink = try outPath.map { try CSVPageFaultSink(path: $0) }
-                var summary = PageFaultSummary()
-                for await batch in batches {
-                    for index in batch.indices {
-                        let fault = batch.fault(at: index)
-                        summary.add(fault)
-                        try sink?.write(fault)
-                    }
-                }
-                try sink?.finish()
-                return summary
-            }
-        }
-
         var child: ctiershims_gated_child?
         if !command.isEmpty {
             child = try spawnHeld(command)
             try recorder.addTarget(pid: child!.pid)
         }
+
+        let format = try outputFormat()
+        let header = TKTPageFaultSink.header(
+            targets: traceTargets(), mode: mode == .stream ? .events : .aggregated,
+            kernelRelease: kernelRelease(), startMonotonicNs: monotonicNanoseconds(),
+            startRealtimeNs: realtimeNanoseconds())
+        // Stream mode: a task drains the ring buffer into the output while the workload runs.
+        let outPath = out
+        let consumer: Task<PageFaultSummary, any Error>? = recorder.faults.map { batches in
+            Task {
+                switch (format, outPath) {
+                case (.csv, let path?): try await drain(batches, into: CSVPageFaultSink(path: path))
+                case (.tkt, let path?): try await drain(batches, into: TKTPageFaultSink(path: path, header: header))
+                default: try await drain(batches, into: DiscardingSink())
+                }
+            }
+        }
+
         installInterruptHandler()
         let started = monotonicSeconds()
         try recorder.attach()
@@ -121,7 +125,7 @@ struct RecordCommand: AsyncParsableCommand {
             if failure != 0 {
                 recorder.detach()
                 _ = reap(held.pid, block: true)
-                throw ValidationError("cannot run \(command[0]): \(String(cString: strerror(failure)))")
+                throw RecordError("cannot run \(command[0]): \(String(cString: strerror(failure)))")
             }
             child = held
         }
@@ -148,16 +152,44 @@ struct RecordCommand: AsyncParsableCommand {
         } else {
             summary = PageFaultSummary()
             let pages = try recorder.pageStatistics()
-            let sink = try out.map { try AggregateCSV(path: $0) }
-            for key in pages.keys.sorted() {
-                let stats = pages[key]!
-                summary.add(key, stats)
-                try sink?.write(key, stats)
+            let keys = pages.keys.sorted()
+            for key in keys { summary.add(key, pages[key]!) }
+            switch (format, out) {
+            case (.csv, let path?):
+                let sink = try AggregateCSV(path: path)
+                for key in keys { try sink.write(key, pages[key]!) }
+                try sink.finish()
+            case (.tkt, let path?):
+                var sink = try TKTPageFaultSink(path: path, header: header)
+                for key in keys { try sink.write(key, pages[key]!) }
+                try sink.finish()
+            default:
+                break
             }
-            try sink?.finish()
         }
         printSummary(summary, counters: counters, seconds: elapsed, exitStatus: exitStatus)
-        if let out { FileHandle.standardError.write(Data("tierkit: wrote \(mode.rawValue) records to \(out)\n".utf8)) }
+        if let out {
+            fflush(stdout)
+            FileHandle.standardError.write(Data("tierkit: wrote \(format) \(mode == .stream ? "events" : "pages") to \(out)\n".utf8))
+        }
+    }
+
+    enum OutputFormat: String, ExpressibleByArgument, CustomStringConvertible {
+        case tkt, csv
+        var description: String { rawValue }
+    }
+
+    /// `--format`, else the output's extension (`.csv`), else `.tkt`.
+    private func outputFormat() throws -> OutputFormat {
+        if let format { return format }
+        return out?.hasSuffix(".csv") == true ? .csv : .tkt
+    }
+
+    private func traceTargets() -> [PageTraceTarget] {
+        var targets = pids.map { PageTraceTarget.pid(UInt32(bitPattern: $0)) }
+        if !command.isEmpty { targets.append(.command(command.joined(separator: " "))) }
+        if let cgroup { targets.append(.cgroup(cgroup)) }
+        return targets
     }
 
     private func printSummary(_ summary: PageFaultSummary, counters: PageFaultCounters, seconds: Double, exitStatus: Int32?) {
@@ -181,6 +213,44 @@ struct RecordCommand: AsyncParsableCommand {
             rows.append(["command", text])
         }
         print(renderTable(["", "value"], rows))
+    }
+}
+
+/// A failure while recording (not a usage error).
+struct RecordError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Stream mode's consumer: every fault into `sink` and the summary.
+func drain<Sink: PageFaultSink>(
+    _ batches: AsyncStream<RecordBatch<tk_fault_event>>, into sink: Sink
+) async throws -> PageFaultSummary {
+    var sink = sink
+    var summary = PageFaultSummary()
+    for await batch in batches {
+        for index in batch.indices {
+            let fault = batch.fault(at: index)
+            summary.add(fault)
+            try sink.write(fault)
+        }
+    }
+    try sink.finish()
+    return summary
+}
+
+/// No output file: the summary only.
+struct DiscardingSink: PageFaultSink {
+    mutating func write(_ fault: PageFault) throws {}
+    mutating func finish() throws {}
+}
+
+/// `uname -r`.
+func kernelRelease() -> String {
+    var name = utsname()
+    uname(&name)
+    return withUnsafeBytes(of: &name.release) { bytes in
+        String(decoding: bytes.prefix(while: { $0 != 0 }), as: UTF8.self)
     }
 }
 
@@ -214,7 +284,7 @@ func spawnHeld(_ command: [String]) throws -> ctiershims_gated_child {
     defer { for pointer in argv { free(pointer) } }
     var child = ctiershims_gated_child()
     let failure = ctiershims_spawn_gated(&argv, &child)
-    guard failure == 0 else { throw ValidationError("cannot fork: \(String(cString: strerror(failure)))") }
+    guard failure == 0 else { throw RecordError("cannot fork: \(String(cString: strerror(failure)))") }
     return child
 }
 

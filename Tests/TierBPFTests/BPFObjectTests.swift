@@ -1,6 +1,7 @@
 import CLibBPF
 import CTierShims
 import Testing
+import TierCore
 
 @testable import TierBPF
 
@@ -155,5 +156,29 @@ struct CSVSinkTests {
         #expect(summary.byKind == [1, 1, 1])
         #expect(summary.protectionFaults == 1)
         #expect(summary.distinctPages == 2)
+    }
+}
+
+struct TKTSinkTests {
+    @Test func faultsAndPagesReadBackThroughPageTraceReader() throws {
+        let path = "/tmp/tierkit-tkt-sink-\(getpid()).tkt"
+        defer { unlink(path) }
+        let header = TKTPageFaultSink.header(
+            targets: [.pid(5)], mode: .events, kernelRelease: "test", startMonotonicNs: 1_000,
+            startRealtimeNs: 7)
+        var sink = try TKTPageFaultSink(path: path, header: header)
+        try sink.write(PageFault(timeNanoseconds: 1_500, address: 0x7f00_0000_1234, pid: 5, tid: 6, kind: .write, errorCode: 6))
+        try sink.write(PageFault(timeNanoseconds: 2_000, address: 0x2000, pid: 5, tid: 5, kind: .execute, errorCode: 0x14))
+        try sink.write(PageKey(pid: 5, page: 3), PageFaultStatistics(
+            tk_page_stats(count: 2, first_ns: 1_100, last_ns: 1_900, reads: 1, writes: 1, execs: 0, error_bits: 7, reserved: 0)))
+        try sink.finish()
+
+        var reader = try PageTraceReader(path: path)
+        #expect(reader.header.targets == [.pid(5)])
+        #expect(reader.header.startMonotonicNs == 1_000)
+        #expect(try reader.next() == PageTraceRecord(time: 500, address: 0x7f00_0000_1000, pid: 5, tid: 6, kind: .writeFault))
+        #expect(try reader.next() == PageTraceRecord(time: 1_000, address: 0x2000, pid: 5, tid: 5, kind: .execFault))
+        #expect(try reader.next() == PageTraceRecord(time: 900, address: 0x3000, pid: 5, tid: 0, kind: .writeFault, count: 2))
+        #expect(try reader.next() == nil)
     }
 }
