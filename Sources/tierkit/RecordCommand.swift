@@ -14,8 +14,8 @@ struct RecordCommand: AsyncParsableCommand {
         discussion: """
             Either watches running processes (--pid, repeatable) or starts COMMAND held before \
             exec until the recorder is attached, so it is recorded from its first instruction. \
-            Faults are filtered by process in the kernel. Stops when COMMAND exits, after \
-            --duration (COMMAND then gets SIGTERM), or on Ctrl-C.
+            Faults are filtered by process in the kernel. Stops when COMMAND (or every --pid \
+            process) has exited, after --duration (COMMAND then gets SIGTERM), or on Ctrl-C.
 
             Modes: stream sends every fault through a ring buffer; aggregate counts per page in \
             the kernel. --out writes a .tkt page trace (mode events or aggregated), or CSV when it \
@@ -90,6 +90,7 @@ struct RecordCommand: AsyncParsableCommand {
             followForks: followForks,
             cgroup: try cgroup.map { try CgroupV2(path: $0) },
             ringBufferBytes: Int(ringBytes))
+        for pid in pids where !processExists(pid) { throw RecordError("no process \(pid)") }
         let recorder = try PageFaultRecorder(options: options)
         for pid in pids { try recorder.addTarget(pid: pid) }
 
@@ -136,6 +137,7 @@ struct RecordCommand: AsyncParsableCommand {
                 break
             }
             if let duration, monotonicSeconds() - started >= duration { break }
+            if !pids.isEmpty && !pids.contains(where: processExists) { break }
             try await Task.sleep(for: .milliseconds(5))
         }
         let elapsed = monotonicSeconds() - started
@@ -286,6 +288,11 @@ func spawnHeld(_ command: [String]) throws -> ctiershims_gated_child {
     let failure = ctiershims_spawn_gated(&argv, &child)
     guard failure == 0 else { throw RecordError("cannot fork: \(String(cString: strerror(failure)))") }
     return child
+}
+
+/// Whether `pid` is a live process (or a zombie not yet reaped).
+func processExists(_ pid: Int32) -> Bool {
+    kill(pid, 0) == 0 || errno == EPERM
 }
 
 /// The wait status once `pid` has exited; nil while it runs (non-blocking) or on error.
