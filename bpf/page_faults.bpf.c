@@ -18,6 +18,7 @@ const volatile struct tk_config tk_config = {
     .cgroup_level = 0,
     .page_shift = 12,
     .follow_forks = 0,
+    .wakeup_bytes = 0,
 };
 
 /* Thread group ids to record; the value is unused. */
@@ -124,7 +125,13 @@ int BPF_PROG(tk_page_fault_user, unsigned long address, struct pt_regs *regs, un
     event->error_code = (__u16)error_code;
     event->kind = kind;
     __builtin_memset(event->reserved, 0, sizeof(event->reserved));
-    bpf_ringbuf_submit(event, 0);
+    /* Waking the reader for every event adds work to every fault; the reader also polls with
+     * a timeout, so below the threshold events wait at most that long. */
+    __u64 wakeup = 0;
+    if (tk_config.wakeup_bytes)
+        wakeup = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= tk_config.wakeup_bytes
+                     ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+    bpf_ringbuf_submit(event, wakeup);
     return 0;
 }
 

@@ -35,15 +35,19 @@ public final class PageFaultRecorder {
         public var ringBufferBytes: Int
         /// Capacity of the per-page map in aggregate mode.
         public var maxPages: Int
+        /// Stream mode: the kernel wakes the reader once this many bytes are queued (else the
+        /// reader finds them at its next poll timeout, 50 ms); 0 wakes it for every fault.
+        public var wakeupBytes: Int
 
         public init(mode: Mode, filterByPID: Bool = true, followForks: Bool = false, cgroup: CgroupV2? = nil,
-                    ringBufferBytes: Int = 64 << 20, maxPages: Int = 1 << 20) {
+                    ringBufferBytes: Int = 64 << 20, maxPages: Int = 1 << 20, wakeupBytes: Int = 256 << 10) {
             self.mode = mode
             self.filterByPID = filterByPID
             self.followForks = followForks
             self.cgroup = cgroup
             self.ringBufferBytes = ringBufferBytes
             self.maxPages = maxPages
+            self.wakeupBytes = wakeupBytes
         }
     }
 
@@ -66,6 +70,7 @@ public final class PageFaultRecorder {
         config.cgroup_level = options.cgroup?.level ?? 0
         config.page_shift = 12
         config.follow_forks = options.followForks ? 1 : 0
+        config.wakeup_bytes = UInt32(clamping: min(options.wakeupBytes, options.ringBufferBytes / 2))
         try object.setReadOnlyGlobal("tk_config", to: config)
         try object.program("tk_process_fork").setAutoload(options.followForks && options.filterByPID)
 

@@ -55,6 +55,9 @@ struct RecordCommand: AsyncParsableCommand {
     @Option(help: "Ring buffer size (stream mode), e.g. 64MiB; a power of two.")
     var ringBuffer: String = "64MiB"
 
+    @Option(help: "Stream mode: wake the reader once this much is queued (0: on every fault).")
+    var wakeup: String = "256KiB"
+
     @Flag(help: "Show libbpf's messages on stderr.")
     var verbose = false
 
@@ -89,7 +92,8 @@ struct RecordCommand: AsyncParsableCommand {
             filterByPID: !(pids.isEmpty && command.isEmpty),
             followForks: followForks,
             cgroup: try cgroup.map { try CgroupV2(path: $0) },
-            ringBufferBytes: Int(ringBytes))
+            ringBufferBytes: Int(ringBytes),
+            wakeupBytes: Int(wakeup == "0" ? 0 : try SizeSpec.parse(wakeup[...]).resolve(workingSet: 0, objectMode: false)))
         for pid in pids where !processExists(pid) { throw RecordError("no process \(pid)") }
         let recorder = try PageFaultRecorder(options: options)
         for pid in pids { try recorder.addTarget(pid: pid) }

@@ -67,7 +67,7 @@ struct BPFObjectTests {
         } catch {
             #expect(error.errno == EINVAL)
         }
-        try object.setReadOnlyGlobal("tk_config", to: tk_config(mode: 1, filter_pids: 1, cgroup_id: 0, cgroup_level: 0, page_shift: 12, follow_forks: 0, reserved: 0))
+        try object.setReadOnlyGlobal("tk_config", to: tk_config(mode: 1, filter_pids: 1, cgroup_id: 0, cgroup_level: 0, page_shift: 12, follow_forks: 0, wakeup_bytes: 0))
         #expect(throws: BPFError("find map nope", errno: ENOENT, detail: "not in object page_faults")) {
             _ = try object.map("nope")
         }

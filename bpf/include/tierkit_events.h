@@ -75,7 +75,7 @@ struct tk_config {
     __u32 cgroup_level;  /* depth of cgroup_id below the cgroup v2 root */
     __u32 page_shift;    /* 12 for 4 KiB pages */
     __u32 follow_forks;  /* nonzero: a process forked by a target becomes a target */
-    __u32 reserved;
+    __u32 wakeup_bytes;  /* wake the reader only once this much is queued (0: every event) */
 };
 
 #endif
