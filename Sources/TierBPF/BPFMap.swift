@@ -34,7 +34,10 @@ public struct BPFMap {
     /// Sets the capacity (for a ring buffer: its size in bytes, a power of two multiple of the
     /// page size). Only before the object is loaded.
     public func setMaxEntries(_ entries: Int) throws(BPFError) {
-        try BPFError.check(bpf_map__set_max_entries(handle, UInt32(entries)), "resize map \(name)")
+        guard let count = UInt32(exactly: entries), count > 0 else {
+            throw BPFError("resize map \(name)", errno: EINVAL, detail: "\(entries) entries")
+        }
+        try BPFError.check(bpf_map__set_max_entries(handle, count), "resize map \(name)")
     }
 
     private func checkSizes<Key, Value>(_: Key.Type, _: Value.Type) throws(BPFError) {

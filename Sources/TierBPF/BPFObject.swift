@@ -36,7 +36,9 @@ public final class BPFObject {
     /// Replaces the initial value of the read-only global `variable` (a `const volatile` in the
     /// BPF source). Only before `load()`: the kernel freezes `.rodata` at load.
     public func setReadOnlyGlobal<Value: BitwiseCopyable>(_ variable: String, to value: Value) throws(BPFError) {
-        precondition(!isLoaded, "read-only globals are frozen once the object is loaded")
+        guard !isLoaded else {
+            throw BPFError("set read-only global \(variable)", errno: EBUSY, detail: "the object is loaded; .rodata is frozen")
+        }
         var offset: UInt32 = 0
         var size: UInt32 = 0
         guard clibbpf_find_section_variable(handle, ".rodata", variable, &offset, &size) == 0 else {
