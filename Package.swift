@@ -7,10 +7,12 @@ let package = Package(
     products: [
         .library(name: "TierCore", targets: ["TierCore"]),
         .library(name: "TierInfer", targets: ["TierInfer"]),
+        .library(name: "TierBPF", targets: ["TierBPF"]),
         .executable(name: "tierkit", targets: ["tierkit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .target(
@@ -30,17 +32,39 @@ let package = Package(
                 // too slow to test against the real model.
                 .unsafeFlags(["-O"], .when(configuration: .debug)),
             ]
+        // The structs shared with bpf/ and process helpers that must run between fork and exec.
+        .target(name: "CTierShims"),
+        .systemLibrary(
+            name: "CLibBPF",
+            pkgConfig: "libbpf",
+            providers: [.apt(["libbpf-dev", "libelf-dev", "zlib1g-dev"])]
+        ),
+        // Compiles bpf/*.bpf.c and embeds the objects into the target that uses it.
+        .plugin(name: "BPFCompilerPlugin", capability: .buildTool()),
+        .target(
+            name: "TierBPF",
+            dependencies: [
+                "TierCore",
+                "CLibBPF",
+                "CTierShims",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            plugins: ["BPFCompilerPlugin"]
         ),
         .executableTarget(
             name: "tierkit",
             dependencies: [
                 "TierCore",
                 "TierInfer",
+                "TierBPF",
+                "CTierShims",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "TierCoreTests", dependencies: ["TierCore"]),
         .testTarget(name: "TierInferTests", dependencies: ["TierInfer", "TierCore"]),
+        .testTarget(name: "TierBPFTests", dependencies: ["TierBPF", "TierCore", "CTierShims", "CLibBPF"]),
     ],
     swiftLanguageModes: [.v6]
 )

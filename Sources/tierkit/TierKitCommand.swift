@@ -4,7 +4,8 @@ import ArgumentParser
 struct TierKitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tierkit",
-        abstract: "Memory tiering and caching research toolkit: replay traces through cache policies, miss-ratio curves, page-access reports, tokenizer, benchmarks.",
-        subcommands: [ReplayCommand.self, TraceCommand.self, ReportCommand.self, MRCCommand.self, BenchCommand.self, PoliciesCommand.self, TokenizeCommand.self]
+        abstract: "Memory tiering and caching research toolkit: replay traces through cache policies, miss-ratio curves, eBPF page-fault recording, page-access reports, tokenizer, benchmarks.",
+        subcommands: [ReplayCommand.self, TraceCommand.self, ReportCommand.self, MRCCommand.self, BenchCommand.self, PoliciesCommand.self,
+                      ProbeCommand.self, RecordCommand.self, TouchPagesCommand.self, TokenizeCommand.self]
     )
 }

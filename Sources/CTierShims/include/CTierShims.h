@@ -1,0 +1,64 @@
+/* C that Swift cannot express or must not run: the structs shared with the BPF programs, and
+ * process helpers whose child side must stay async-signal-safe after fork(). */
+#ifndef CTIERSHIMS_H
+#define CTIERSHIMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../../../bpf/include/tierkit_events.h"
+
+/* A child forked and held before execvp until released: a recorder can register its pid and
+ * attach first, so the command is observed from its first instruction. */
+struct ctiershims_gated_child {
+    pid_t pid;
+    int gate_fd;  /* write end: one byte releases the child, closing it without one kills it */
+    int error_fd; /* read end, close-on-exec in the child: receives execvp's errno on failure */
+};
+
+/* Forks the child; `argv` is NULL-terminated, argv[0] searched in PATH. Returns 0 or an errno. */
+int ctiershims_spawn_gated(char *const argv[], struct ctiershims_gated_child *child);
+
+/* Lets the child exec. Returns 0 when the exec happened, else the child's errno (the child has
+ * then exited with status 127 and must still be reaped). */
+int ctiershims_release_gated(struct ctiershims_gated_child *child);
+
+/* Closes the gate without releasing: the child exits with status 127 without executing. */
+void ctiershims_abandon_gated(struct ctiershims_gated_child *child);
+
+/* A forked child that touches a known set of pages on request. */
+struct ctiershims_toucher {
+    pid_t pid;
+    int gate_fd;   /* write end: one byte per step */
+    int report_fd; /* read end: the base address (uint64_t) after touching, or 0 on failure */
+};
+
+/* Kinds for ctiershims_fork_toucher: one byte per page. */
+enum {
+    CTIERSHIMS_TOUCH_NONE = 0,
+    CTIERSHIMS_TOUCH_READ = 'r',
+    CTIERSHIMS_TOUCH_WRITE = 'w',
+    CTIERSHIMS_TOUCH_READ_WRITE = 'b', /* read (maps the zero page), then write (copy): two faults */
+    CTIERSHIMS_TOUCH_EXEC = 'x',
+};
+
+/* Forks a child that waits for the first gate byte, then maps `pages` pages of 4 KiB
+ * (anonymous, MADV_NOHUGEPAGE; each 'x' page a one-page executable memfd mapping so that it
+ * faults on its own, without fault-around), touches page i as kinds[i] says, writes the
+ * base address to the report pipe, waits for the gate to close and exits 0.
+ * Returns 0 or an errno. */
+int ctiershims_fork_toucher(const uint8_t *kinds, size_t pages, struct ctiershims_toucher *toucher);
+
+/* Releases the toucher and returns the base address it touched (0 when it failed). */
+uint64_t ctiershims_toucher_run(struct ctiershims_toucher *toucher);
+
+/* Closes the gate and reaps the child; returns its wait status, or -1. */
+int ctiershims_toucher_finish(struct ctiershims_toucher *toucher);
+
+/* Maps `pages` anonymous pages (MADV_NOHUGEPAGE), writes one byte to each, unmaps, `rounds`
+ * times: one first-touch fault per page per round. Returns the number of pages touched, or -1
+ * when mmap failed. */
+int64_t ctiershims_fault_loop(size_t pages, size_t rounds);
+
+#endif

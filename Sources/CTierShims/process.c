@@ -1,0 +1,271 @@
+#define _GNU_SOURCE
+#include "CTierShims.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CTIERSHIMS_PAGE 4096u
+
+/* read() that retries on EINTR; returns bytes read, 0 at EOF, -1 on error. */
+static ssize_t read_full(int fd, void *buffer, size_t size)
+{
+    size_t done = 0;
+    while (done < size) {
+        ssize_t n = read(fd, (char *)buffer + done, size - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return done ? (ssize_t)done : n;
+        done += (size_t)n;
+    }
+    return (ssize_t)done;
+}
+
+static int write_full(int fd, const void *buffer, size_t size)
+{
+    size_t done = 0;
+    while (done < size) {
+        ssize_t n = write(fd, (const char *)buffer + done, size - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+int ctiershims_spawn_gated(char *const argv[], struct ctiershims_gated_child *child)
+{
+    int gate[2], report[2];
+    if (pipe2(gate, O_CLOEXEC) != 0)
+        return errno;
+    if (pipe2(report, O_CLOEXEC) != 0) {
+        int err = errno;
+        close(gate[0]);
+        close(gate[1]);
+        return err;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        int err = errno;
+        close(gate[0]);
+        close(gate[1]);
+        close(report[0]);
+        close(report[1]);
+        return err;
+    }
+    if (pid == 0) {
+        /* Child: only async-signal-safe calls until exec. */
+        close(gate[1]);
+        close(report[0]);
+        char go;
+        if (read_full(gate[0], &go, 1) != 1)
+            _exit(127);
+        close(gate[0]);
+        execvp(argv[0], argv);
+        int err = errno;
+        (void)write_full(report[1], &err, sizeof err);
+        _exit(127);
+    }
+    close(gate[0]);
+    close(report[1]);
+    child->pid = pid;
+    child->gate_fd = gate[1];
+    child->error_fd = report[0];
+    return 0;
+}
+
+int ctiershims_release_gated(struct ctiershims_gated_child *child)
+{
+    char go = 1;
+    int result = 0;
+    if (write_full(child->gate_fd, &go, 1) != 0)
+        result = errno ? errno : EPIPE;
+    close(child->gate_fd);
+    child->gate_fd = -1;
+    if (result == 0) {
+        int err = 0;
+        ssize_t n = read_full(child->error_fd, &err, sizeof err);
+        if (n == (ssize_t)sizeof err)
+            result = err ? err : ENOEXEC;
+    }
+    close(child->error_fd);
+    child->error_fd = -1;
+    return result;
+}
+
+void ctiershims_abandon_gated(struct ctiershims_gated_child *child)
+{
+    if (child->gate_fd >= 0)
+        close(child->gate_fd);
+    if (child->error_fd >= 0)
+        close(child->error_fd);
+    child->gate_fd = -1;
+    child->error_fd = -1;
+}
+
+/* Closes every descriptor from 3 up except `a` and `b`: a forked child must not keep other
+ * children's pipe ends open, or their parents never see end-of-file. */
+static void close_other_fds(int a, int b)
+{
+    int low = a < b ? a : b, high = a < b ? b : a;
+    if (low > 3)
+        syscall(SYS_close_range, 3u, (unsigned)low - 1, 0u);
+    if (high > low + 1)
+        syscall(SYS_close_range, (unsigned)low + 1, (unsigned)high - 1, 0u);
+    syscall(SYS_close_range, (unsigned)high + 1, ~0u, 0u);
+}
+
+/* The toucher child's work; returns the base address or 0. */
+static uint64_t touch_pages(const uint8_t *kinds, size_t pages)
+{
+    size_t length = pages * CTIERSHIMS_PAGE;
+    char *base = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED)
+        return 0;
+    if (madvise(base, length, MADV_NOHUGEPAGE) != 0)
+        return 0;
+
+    size_t execs = 0;
+    for (size_t i = 0; i < pages; i++)
+        execs += kinds[i] == CTIERSHIMS_TOUCH_EXEC;
+    if (execs) {
+        /* Every executable page maps its own memfd page at an even offset, so no two such
+         * mappings merge into one VMA and a fault never maps a neighbour (fault-around). */
+        int fd = memfd_create("tierkit-exec", MFD_CLOEXEC);
+        if (fd < 0)
+            return 0;
+        static const unsigned char ret_page[CTIERSHIMS_PAGE] = { [0 ... CTIERSHIMS_PAGE - 1] = 0xc3 };
+        for (size_t j = 0; j < 2 * execs; j++)
+            if (write_full(fd, ret_page, sizeof ret_page) != 0)
+                return 0;
+        size_t slot = 0;
+        for (size_t i = 0; i < pages; i++) {
+            if (kinds[i] != CTIERSHIMS_TOUCH_EXEC)
+                continue;
+            void *at = mmap(base + i * CTIERSHIMS_PAGE, CTIERSHIMS_PAGE, PROT_READ | PROT_EXEC,
+                            MAP_PRIVATE | MAP_FIXED, fd, (off_t)(2 * slot++ * CTIERSHIMS_PAGE));
+            if (at == MAP_FAILED)
+                return 0;
+        }
+        close(fd);
+    }
+
+    volatile char sink = 0;
+    for (size_t i = 0; i < pages; i++) {
+        char *page = base + i * CTIERSHIMS_PAGE;
+        switch (kinds[i]) {
+        case CTIERSHIMS_TOUCH_READ:
+            sink += *(volatile char *)page;
+            break;
+        case CTIERSHIMS_TOUCH_WRITE:
+            *(volatile char *)page = 1;
+            break;
+        case CTIERSHIMS_TOUCH_READ_WRITE:
+            sink += *(volatile char *)page;
+            *(volatile char *)page = 1;
+            break;
+        case CTIERSHIMS_TOUCH_EXEC:
+            ((void (*)(void))(void *)page)();
+            break;
+        default:
+            break;
+        }
+    }
+    (void)sink;
+    return (uint64_t)(uintptr_t)base;
+}
+
+int ctiershims_fork_toucher(const uint8_t *kinds, size_t pages, struct ctiershims_toucher *toucher)
+{
+    int gate[2], report[2];
+    if (pipe2(gate, O_CLOEXEC) != 0)
+        return errno;
+    if (pipe2(report, O_CLOEXEC) != 0) {
+        int err = errno;
+        close(gate[0]);
+        close(gate[1]);
+        return err;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        int err = errno;
+        close(gate[0]);
+        close(gate[1]);
+        close(report[0]);
+        close(report[1]);
+        return err;
+    }
+    if (pid == 0) {
+        close(gate[1]);
+        close(report[0]);
+        close_other_fds(gate[0], report[1]);
+        char go;
+        if (read_full(gate[0], &go, 1) != 1)
+            _exit(1);
+        uint64_t base = touch_pages(kinds, pages);
+        if (write_full(report[1], &base, sizeof base) != 0)
+            _exit(1);
+        /* Stay alive, mappings intact, until the parent has read what it needs. */
+        while (read_full(gate[0], &go, 1) == 1) {
+        }
+        _exit(base ? 0 : 1);
+    }
+    close(gate[0]);
+    close(report[1]);
+    toucher->pid = pid;
+    toucher->gate_fd = gate[1];
+    toucher->report_fd = report[0];
+    return 0;
+}
+
+uint64_t ctiershims_toucher_run(struct ctiershims_toucher *toucher)
+{
+    char go = 1;
+    if (write_full(toucher->gate_fd, &go, 1) != 0)
+        return 0;
+    uint64_t base = 0;
+    if (read_full(toucher->report_fd, &base, sizeof base) != (ssize_t)sizeof base)
+        return 0;
+    return base;
+}
+
+int ctiershims_toucher_finish(struct ctiershims_toucher *toucher)
+{
+    if (toucher->gate_fd >= 0)
+        close(toucher->gate_fd);
+    if (toucher->report_fd >= 0)
+        close(toucher->report_fd);
+    toucher->gate_fd = -1;
+    toucher->report_fd = -1;
+    int status = 0;
+    while (waitpid(toucher->pid, &status, 0) < 0) {
+        if (errno != EINTR)
+            return -1;
+    }
+    return status;
+}
+
+int64_t ctiershims_fault_loop(size_t pages, size_t rounds)
+{
+    size_t length = pages * CTIERSHIMS_PAGE;
+    int64_t touched = 0;
+    for (size_t r = 0; r < rounds; r++) {
+        char *base = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (base == MAP_FAILED)
+            return -1;
+        (void)madvise(base, length, MADV_NOHUGEPAGE);
+        for (size_t i = 0; i < pages; i++)
+            *(volatile char *)(base + i * CTIERSHIMS_PAGE) = 1;
+        munmap(base, length);
+        touched += (int64_t)pages;
+    }
+    return touched;
+}
