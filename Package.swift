@@ -32,6 +32,7 @@ let package = Package(
                 // too slow to test against the real model.
                 .unsafeFlags(["-O"], .when(configuration: .debug)),
             ]
+        ),
         // The structs shared with bpf/ and process helpers that must run between fork and exec.
         .target(name: "CTierShims"),
         .systemLibrary(
