@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "TierCore", targets: ["TierCore"]),
+        .library(name: "TierInfer", targets: ["TierInfer"]),
         .executable(name: "tierkit", targets: ["tierkit"]),
     ],
     dependencies: [
@@ -21,14 +22,26 @@ let package = Package(
                 .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
             ]
         ),
+        .target(
+            name: "TierInfer",
+            swiftSettings: [
+                // The kernels are the runtime; unoptimised they make model tests take minutes.
+                // Haswell-level x86 (AVX2, FMA, F16C) lets the SIMD types lower to 256-bit vectors and
+                // f16 conversions to single instructions.
+                .unsafeFlags(["-O", "-target-cpu", "haswell"], .when(configuration: .debug)),
+                .unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"], .when(configuration: .release)),
+            ]
+        ),
         .executableTarget(
             name: "tierkit",
             dependencies: [
                 "TierCore",
+                "TierInfer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "TierCoreTests", dependencies: ["TierCore"]),
+        .testTarget(name: "TierInferTests", dependencies: ["TierInfer"]),
     ],
     swiftLanguageModes: [.v6]
 )

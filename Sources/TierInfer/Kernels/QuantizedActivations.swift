@@ -1,0 +1,53 @@
+/// Rows of f32 activations quantized to 8 bits in blocks of 32, as GGML's Q8_1 does before it
+/// multiplies them with Q4_1 or Q8_0 weights: per block a scale `d = max|x| / 127` (kept at f16
+/// precision), the values `round(x / d)` and `s = d * Σ round(x / d)` (also at f16 precision).
+///
+/// Values are stored widened to Int16 so the dot kernels load them without conversion.
+public struct QuantizedActivations: @unchecked Sendable {
+    public let capacityRows: Int
+    public let maxCols: Int
+    let values: UnsafeMutablePointer<Int16>
+    let scales: UnsafeMutablePointer<Float>
+    let sums: UnsafeMutablePointer<Float>
+    private let owner: AlignedBuffer
+
+    /// Space for `rows` rows of up to `maxCols` values (a multiple of 32).
+    public init(rows: Int, maxCols: Int) {
+        precondition(maxCols % 32 == 0)
+        capacityRows = rows
+        self.maxCols = maxCols
+        let valueBytes = (rows * maxCols * 2 + 63) & ~63
+        let scaleBytes = (rows * maxCols / 32 * 4 + 63) & ~63
+        owner = AlignedBuffer(byteCount: valueBytes + 2 * scaleBytes)
+        values = owner.base.bindMemory(to: Int16.self, capacity: rows * maxCols)
+        scales = (owner.base + valueBytes).bindMemory(to: Float.self, capacity: rows * maxCols / 32)
+        sums = (owner.base + valueBytes + scaleBytes).bindMemory(to: Float.self, capacity: rows * maxCols / 32)
+    }
+
+    /// Quantizes `cols` values of `x` into row `row`.
+    @inline(__always)
+    public func quantize(row: Int, from x: UnsafePointer<Float>, cols: Int) {
+        let blocks = cols / 32
+        let q = values + row * maxCols
+        let d = scales + row * (maxCols / 32)
+        let s = sums + row * (maxCols / 32)
+        for b in 0..<blocks {
+            let p = UnsafeRawPointer(x + b * 32)
+            var v0 = p.loadUnaligned(as: SIMD16<Float>.self)
+            var v1 = p.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let amax = max(max(v0.max(), -v0.min()), max(v1.max(), -v1.min()))
+            let scale = amax / 127
+            let inverse: Float = amax != 0 ? 127 / amax : 0
+            v0 = (v0 * inverse).rounded(.toNearestOrEven)
+            v1 = (v1 * inverse).rounded(.toNearestOrEven)
+            let i0 = SIMD16<Int16>(truncatingIfNeeded: SIMD16<Int32>(v0))
+            let i1 = SIMD16<Int16>(truncatingIfNeeded: SIMD16<Int32>(v1))
+            let out = UnsafeMutableRawPointer(q + b * 32)
+            out.storeBytes(of: i0, as: SIMD16<Int16>.self)
+            out.storeBytes(of: i1, toByteOffset: 32, as: SIMD16<Int16>.self)
+            let total = SIMD16<Int32>(truncatingIfNeeded: i0 &+ i1).wrappedSum()
+            d[b] = Float(Float16(scale))
+            s[b] = Float(Float16(scale * Float(total)))
+        }
+    }
+}
