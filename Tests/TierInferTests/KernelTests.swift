@@ -41,7 +41,8 @@ struct KernelTests {
         var x = [Float](repeating: 0, count: 32)
         x[0] = 127; x[1] = -63.5; x[2] = 0.4; x[30] = 0.5; x[31] = 50
         acts.quantize(row: 0, from: x, cols: 32)
-        #expect(acts.values[0] == 127 && acts.values[1] == -64 && acts.values[2] == 0 && acts.values[30] == 0 && acts.values[31] == 50)
+        // Stored evens first: value j sits at j / 2 (even j) or 16 + j / 2 (odd j).
+        #expect(acts.values[0] == 127 && acts.values[16] == -64 && acts.values[1] == 0 && acts.values[15] == 0 && acts.values[31] == 50)
         #expect(acts.scales[0] == 1)
         #expect(acts.sums[0] == 113)
     }
@@ -72,8 +73,10 @@ struct KernelTests {
                     var isum = 0
                     for j in 0..<16 {
                         let byte = Int(file[block + 4 + j])
-                        isum += (byte & 15) * Int(acts.values[t * 128 + b * 32 + j])
-                        isum += (byte >> 4) * Int(acts.values[t * 128 + b * 32 + j + 16])
+                        // Value j sits at j / 2 (even j) or 16 + j / 2 (odd j).
+                        let lo = j % 2 == 0 ? j / 2 : 16 + j / 2, hi = (j + 16) % 2 == 0 ? (j + 16) / 2 : 16 + (j + 16) / 2
+                        isum += (byte & 15) * Int(acts.values[t * 128 + b * 32 + lo])
+                        isum += (byte >> 4) * Int(acts.values[t * 128 + b * 32 + hi])
                     }
                     reference += d * Double(acts.scales[t * 4 + b]) * Double(isum) + m * Double(acts.sums[t * 4 + b])
                 }

@@ -25,20 +25,36 @@ public enum MatMul {
         }
     }
 
-    /// Pairwise products of 16-bit lanes summed into 32-bit lanes (one `vpmaddwd`).
+    /// Sums the two 16-bit halves of each 32-bit lane (exact: the halves are small products).
     @inline(__always)
-    static func madd(_ a: SIMD16<Int16>, _ b: SIMD16<Int16>) -> SIMD8<Int32> {
-        let ae = SIMD8<Int32>(truncatingIfNeeded: a.evenHalf), ao = SIMD8<Int32>(truncatingIfNeeded: a.oddHalf)
-        let be = SIMD8<Int32>(truncatingIfNeeded: b.evenHalf), bo = SIMD8<Int32>(truncatingIfNeeded: b.oddHalf)
-        return ae &* be &+ ao &* bo
+    static func pairSums(_ p: SIMD16<Int16>) -> SIMD8<Float> {
+        let v = unsafeBitCast(p, to: SIMD8<Int32>.self)
+        return SIMD8<Float>(((v &<< 16) &>> 16) &+ (v &>> 16))
     }
 
-    /// The integer dot product of one block (32 weights as two 16-lane halves) with 32 activations.
+    /// The integer dot product of one block with 32 activations stored evens first (`lo` holds
+    /// weights 0, 2, ..., 30 and `hi` weights 1, 3, ..., 31), as 8 partial sums.
     @inline(__always)
     static func block(_ lo: SIMD16<Int16>, _ hi: SIMD16<Int16>, _ a: UnsafeRawPointer) -> SIMD8<Float> {
         let a0 = a.load(as: SIMD16<Int16>.self)
         let a1 = a.load(fromByteOffset: 32, as: SIMD16<Int16>.self)
-        return SIMD8<Float>(madd(lo, a0) &+ madd(hi, a1))
+        return pairSums(lo &* a0 &+ hi &* a1)
+    }
+
+    /// Unpacks a Q4_1 block: 16-bit lane `k` of its bytes holds values `2k` (bits 0-3),
+    /// `2k + 16` (bits 4-7), `2k + 1` (bits 8-11) and `2k + 17` (bits 12-15).
+    @inline(__always)
+    static func nibbles(_ q: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) {
+        let x = q.loadUnaligned(as: SIMD8<UInt16>.self)
+        let y = unsafeBitCast(SIMD16<UInt16>(lowHalf: x, highHalf: x &>> 4), to: SIMD16<Int16>.self)
+        return (y & 15, (y &>> 8) & 15)
+    }
+
+    /// Unpacks a Q8_0 block: 16-bit lane `k` of its bytes holds values `2k` and `2k + 1`.
+    @inline(__always)
+    static func bytes(_ q: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) {
+        let x = q.loadUnaligned(as: SIMD16<Int16>.self)
+        return ((x &<< 8) &>> 8, x &>> 8)
     }
 
     @inline(__always)
@@ -106,8 +122,7 @@ public enum MatMul {
                     product(dw, d0 + 2 * xb, into: ds2, count: nb)
                     product(dw, d0 + 3 * xb, into: ds3, count: nb)
                     for b in 0..<nb {
-                        let q = SIMD16<Int16>(truncatingIfNeeded: qrow.loadUnaligned(fromByteOffset: b * 16, as: SIMD16<UInt8>.self))
-                        let lo = q & 15, hi = q &>> 4
+                        let (lo, hi) = nibbles(qrow + b * 16)
                         acc0 = acc0.addingProduct(block(lo, hi, a0 + b * 64), ds0[b])
                         acc1 = acc1.addingProduct(block(lo, hi, a1 + b * 64), ds1[b])
                         acc2 = acc2.addingProduct(block(lo, hi, a2 + b * 64), ds2[b])
@@ -123,8 +138,8 @@ public enum MatMul {
                         let a = a0 + i * xs
                         acc0 = SIMD8<Float>()
                         for b in 0..<nb {
-                            let q = SIMD16<Int16>(truncatingIfNeeded: qrow.loadUnaligned(fromByteOffset: b * 16, as: SIMD16<UInt8>.self))
-                            acc0 = acc0.addingProduct(block(q & 15, q &>> 4, a + b * 64), ds0[b])
+                            let (lo, hi) = nibbles(qrow + b * 16)
+                            acc0 = acc0.addingProduct(block(lo, hi, a + b * 64), ds0[b])
                         }
                         out[(t + i) * outStride + r] = acc0.sum() + dot(mw, s0 + i * xb, count: nb)
                     }
@@ -160,8 +175,7 @@ public enum MatMul {
                     product(dw, d0 + 2 * xb, into: ds2, count: nb)
                     product(dw, d0 + 3 * xb, into: ds3, count: nb)
                     for b in 0..<nb {
-                        let lo = SIMD16<Int16>(truncatingIfNeeded: qrow.loadUnaligned(fromByteOffset: b * 32, as: SIMD16<Int8>.self))
-                        let hi = SIMD16<Int16>(truncatingIfNeeded: qrow.loadUnaligned(fromByteOffset: b * 32 + 16, as: SIMD16<Int8>.self))
+                        let (lo, hi) = bytes(qrow + b * 32)
                         acc0 = acc0.addingProduct(block(lo, hi, a0 + b * 64), ds0[b])
                         acc1 = acc1.addingProduct(block(lo, hi, a1 + b * 64), ds1[b])
                         acc2 = acc2.addingProduct(block(lo, hi, a2 + b * 64), ds2[b])
@@ -177,8 +191,7 @@ public enum MatMul {
                         let a = a0 + i * xs
                         acc0 = SIMD8<Float>()
                         for b in 0..<nb {
-                            let lo = SIMD16<Int16>(truncatingIfNeeded: qrow.loadUnaligned(fromByteOffset: b * 32, as: SIMD16<Int8>.self))
-                            let hi = SIMD16<Int16>(truncatingIfNeeded: qrow.loadUnaligned(fromByteOffset: b * 32 + 16, as: SIMD16<Int8>.self))
+                            let (lo, hi) = bytes(qrow + b * 32)
                             acc0 = acc0.addingProduct(block(lo, hi, a + b * 64), ds0[b])
                         }
                         out[(t + i) * outStride + r] = acc0.sum()

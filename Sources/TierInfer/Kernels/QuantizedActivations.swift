@@ -2,7 +2,9 @@
 /// multiplies them with Q4_1 or Q8_0 weights: per block a scale `d = max|x| / 127` (kept at f16
 /// precision), the values `round(x / d)` and `s = d * Σ round(x / d)` (also at f16 precision).
 ///
-/// Values are stored widened to Int16 so the dot kernels load them without conversion.
+/// Values are stored widened to Int16 so the dot kernels load them without conversion, each
+/// block's even-indexed values first and its odd-indexed ones after: the order in which the
+/// kernels unpack 16-bit lanes of weight bytes (see `MatMul`).
 public struct QuantizedActivations: @unchecked Sendable {
     public let capacityRows: Int
     public let maxCols: Int
@@ -40,12 +42,15 @@ public struct QuantizedActivations: @unchecked Sendable {
             let inverse: Float = amax != 0 ? 127 / amax : 0
             v0 = (v0 * inverse).rounded(.toNearestOrEven)
             v1 = (v1 * inverse).rounded(.toNearestOrEven)
-            let i0 = SIMD16<Int16>(truncatingIfNeeded: SIMD16<Int32>(v0))
-            let i1 = SIMD16<Int16>(truncatingIfNeeded: SIMD16<Int32>(v1))
-            let out = UnsafeMutableRawPointer(q + b * 32)
-            out.storeBytes(of: i0, as: SIMD16<Int16>.self)
-            out.storeBytes(of: i1, toByteOffset: 32, as: SIMD16<Int16>.self)
-            let total = SIMD16<Int32>(truncatingIfNeeded: i0 &+ i1).wrappedSum()
+            let i0 = SIMD16<Int32>(v0), i1 = SIMD16<Int32>(v1)
+            let out = q + b * 32
+            for k in 0..<8 {
+                out[k] = Int16(truncatingIfNeeded: i0[2 * k])
+                out[k + 8] = Int16(truncatingIfNeeded: i1[2 * k])
+                out[k + 16] = Int16(truncatingIfNeeded: i0[2 * k + 1])
+                out[k + 24] = Int16(truncatingIfNeeded: i1[2 * k + 1])
+            }
+            let total = (i0 &+ i1).wrappedSum()
             d[b] = Float(Float16(scale))
             s[b] = Float(Float16(scale * Float(total)))
         }
