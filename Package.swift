@@ -24,10 +24,11 @@ let package = Package(
         ),
         .target(
             name: "TierInfer",
+            dependencies: ["TierCore"],
             swiftSettings: [
-                // The kernels are the runtime; unoptimised they make model tests take minutes.
-                // Haswell-level x86 (AVX2, FMA, F16C) lets the SIMD types lower to 256-bit vectors and
-                // f16 conversions to single instructions.
+                // Tokenizer and kernels are loops over bytes and floats; unoptimised they make
+                // the model tests take minutes. Haswell-level x86 (AVX2, FMA, F16C) lets the SIMD
+                // types lower to 256-bit vectors and f16 conversions to single instructions.
                 .unsafeFlags(["-O", "-target-cpu", "haswell"], .when(configuration: .debug)),
                 .unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"], .when(configuration: .release)),
             ]
@@ -41,7 +42,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TierCoreTests", dependencies: ["TierCore"]),
-        .testTarget(name: "TierInferTests", dependencies: ["TierInfer"]),
+        .testTarget(name: "TierInferTests", dependencies: ["TierInfer", "TierCore"]),
     ],
     swiftLanguageModes: [.v6]
 )
