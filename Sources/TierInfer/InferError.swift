@@ -1,5 +1,7 @@
 /// Errors of the inference runtime, each naming what was wrong and what was expected.
 public enum InferError: Error, Equatable, CustomStringConvertible {
+    /// The model file is malformed or lacks a key (the GGUF reader's located error).
+    case file(GGUFError)
     /// A tensor the model needs is absent.
     case missingTensor(String)
     /// A tensor has a storage type the runtime cannot use here.
@@ -17,6 +19,7 @@ public enum InferError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
+        case .file(let error): return error.description
         case .missingTensor(let name): return "model: tensor '\(name)' is missing"
         case .unsupportedType(let tensor, let type, let expected):
             return "model: tensor '\(tensor)' has GGML type \(type), expected \(expected)"

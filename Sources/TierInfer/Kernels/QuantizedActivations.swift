@@ -35,22 +35,20 @@ public struct QuantizedActivations: @unchecked Sendable {
         let s = sums + row * (maxCols / 32)
         for b in 0..<blocks {
             let p = UnsafeRawPointer(x + b * 32)
-            var v0 = p.loadUnaligned(as: SIMD16<Float>.self)
-            var v1 = p.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let v0 = p.loadUnaligned(as: SIMD16<Float>.self)
+            let v1 = p.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
             let amax = max(max(v0.max(), -v0.min()), max(v1.max(), -v1.min()))
             let scale = amax / 127
             let inverse: Float = amax != 0 ? 127 / amax : 0
-            v0 = (v0 * inverse).rounded(.toNearestOrEven)
-            v1 = (v1 * inverse).rounded(.toNearestOrEven)
-            let i0 = SIMD16<Int32>(v0), i1 = SIMD16<Int32>(v1)
             let out = q + b * 32
-            for k in 0..<8 {
-                out[k] = Int16(truncatingIfNeeded: i0[2 * k])
-                out[k + 8] = Int16(truncatingIfNeeded: i1[2 * k])
-                out[k + 16] = Int16(truncatingIfNeeded: i0[2 * k + 1])
-                out[k + 24] = Int16(truncatingIfNeeded: i1[2 * k + 1])
+            var total: Int32 = 0
+            for k in 0..<16 {
+                let even = Int32((x[b * 32 + 2 * k] * inverse).rounded(.toNearestOrEven))
+                let odd = Int32((x[b * 32 + 2 * k + 1] * inverse).rounded(.toNearestOrEven))
+                out[k] = Int16(truncatingIfNeeded: even)
+                out[k + 16] = Int16(truncatingIfNeeded: odd)
+                total += even + odd
             }
-            let total = (i0 &+ i1).wrappedSum()
             d[b] = Float(Float16(scale))
             s[b] = Float(Float16(scale * Float(total)))
         }

@@ -75,7 +75,7 @@ public final class LlamaRuntime: @unchecked Sendable {
         let n = maxBatchTokens
         let widest = max(c.embedding, c.feedForward)
         let sizes = [n * c.embedding, n * widest, n * c.qkvWidth, n * c.embedding, n * 2 * c.feedForward,
-                     n * c.headDim / 2, n * c.headDim / 2, pool.threadCount * length, maxLogitRows * c.vocabulary]
+                     n * c.headDim / 2, n * c.headDim / 2, pool.threadCount * (length + c.headDim), maxLogitRows * c.vocabulary]
         let rounded = sizes.map { ($0 + 15) & ~15 }
         buffers = AlignedBuffer(byteCount: rounded.reduce(0, +) * 4)
         var cursor = buffers.base.bindMemory(to: Float.self, capacity: rounded.reduce(0, +))
@@ -175,7 +175,7 @@ public final class LlamaRuntime: @unchecked Sendable {
                 }
             }
             pool.run { w in
-                let scratch = scores + w * cache.maxLength
+                let scratch = scores + w * (cache.maxLength + hd)
                 for item in pool.range(of: w, count: n * c.heads) {
                     let t = item / c.heads, h = item % c.heads
                     attend(query: qkv + t * qkvWidth + h * hd, slot: Int(slots[t]), position: Int(positions[t]),
@@ -260,14 +260,14 @@ public final class LlamaRuntime: @unchecked Sendable {
         scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>
     ) {
         let hd = config.headDim
+        // The query at f16 precision, as GGML multiplies it with f16 keys; kept after the scores.
+        let query16 = scores + cache.maxLength
         precondition(hd == 64, "attention kernel is specialised for head size 64")
         // The query at f16 precision, as GGML multiplies it with f16 keys.
-        var q = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
-        let qr = UnsafeRawPointer(query)
-        q.0 = SIMD16<Float>(SIMD16<Float16>(qr.loadUnaligned(as: SIMD16<Float>.self)))
-        q.1 = SIMD16<Float>(SIMD16<Float16>(qr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)))
-        q.2 = SIMD16<Float>(SIMD16<Float16>(qr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self)))
-        q.3 = SIMD16<Float>(SIMD16<Float16>(qr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self)))
+        let qr = UnsafeMutableRawPointer(query16)
+        for i in 0..<64 { query16[i] = Float(Float16(query[i])) }
+        let q = (qr.loadUnaligned(as: SIMD16<Float>.self), qr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self),
+                 qr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), qr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self))
         let scale = 1 / Float(hd).squareRoot()
         let count = position + 1
         let bs = cache.blockSize
