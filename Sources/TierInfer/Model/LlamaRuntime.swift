@@ -144,7 +144,7 @@ public final class LlamaRuntime: @unchecked Sendable {
         let (x, normed, qkv, attention, gateUp) = (x, normed, qkv, attention, gateUp)
         let (ropeCos, ropeSin) = (ropeCos, ropeSin)
 
-        pool.run { w in
+        perToken(n) { w in
             for t in pool.range(of: w, count: n) {
                 model.embedding.dequantizeRow(Int(tokens[t]), into: x + t * e)
                 Elementwise.ropeAngles(position: Int(positions[t]), dims: hd, base: c.ropeBase,
@@ -155,7 +155,7 @@ public final class LlamaRuntime: @unchecked Sendable {
             let layer = model.layers[l]
             // Attention block.
             layer.attentionNorm.withUnsafeBufferPointer { norm in
-                pool.run { w in
+                perToken(n) { w in
                     for t in pool.range(of: w, count: n) {
                         Elementwise.rmsNorm(x + t * e, weight: norm.baseAddress!, count: e, eps: c.rmsEpsilon, out: normed + t * e)
                         acts.quantize(row: t, from: normed + t * e, cols: e)
@@ -166,7 +166,7 @@ public final class LlamaRuntime: @unchecked Sendable {
                 MatMul.multiply(layer.qkv, acts, tokens: n, rows: pool.range(of: w, count: qkvWidth, granularity: 8),
                                 out: qkv, outStride: qkvWidth)
             }
-            pool.run { w in
+            perToken(n) { w in
                 for t in pool.range(of: w, count: n) {
                     let row = qkv + t * qkvWidth
                     Elementwise.rope(row, heads: c.heads + c.kvHeads, dims: hd,
@@ -183,7 +183,7 @@ public final class LlamaRuntime: @unchecked Sendable {
                            out: attention + t * e + h * hd)
                 }
             }
-            pool.run { w in
+            perToken(n) { w in
                 for t in pool.range(of: w, count: n) { acts.quantize(row: t, from: attention + t * e, cols: e) }
             }
             pool.run { w in
@@ -192,7 +192,7 @@ public final class LlamaRuntime: @unchecked Sendable {
             }
             // Feed-forward block.
             layer.ffnNorm.withUnsafeBufferPointer { norm in
-                pool.run { w in
+                perToken(n) { w in
                     for t in pool.range(of: w, count: n) {
                         Elementwise.add(x + t * e, normed + t * e, count: e)
                         Elementwise.rmsNorm(x + t * e, weight: norm.baseAddress!, count: e, eps: c.rmsEpsilon, out: normed + t * e)
@@ -204,7 +204,7 @@ public final class LlamaRuntime: @unchecked Sendable {
                 MatMul.multiply(layer.gateUp, acts, tokens: n, rows: pool.range(of: w, count: 2 * f, granularity: 8),
                                 out: gateUp, outStride: 2 * f)
             }
-            pool.run { w in
+            perToken(n) { w in
                 for t in pool.range(of: w, count: n) {
                     Elementwise.swiGLU(gate: gateUp + t * 2 * f, up: gateUp + t * 2 * f + f, count: f, out: normed + t * f)
                     acts.quantize(row: t, from: normed + t * f, cols: f)
@@ -214,7 +214,7 @@ public final class LlamaRuntime: @unchecked Sendable {
                 MatMul.multiply(layer.down, acts, tokens: n, rows: pool.range(of: w, count: e, granularity: 8),
                                 out: normed, outStride: e)
             }
-            pool.run { w in
+            perToken(n) { w in
                 for t in pool.range(of: w, count: n) { Elementwise.add(x + t * e, normed + t * e, count: e) }
             }
         }
@@ -222,7 +222,7 @@ public final class LlamaRuntime: @unchecked Sendable {
         let rows = logitTokens.count
         guard rows > 0 else { return }
         model.outputNorm.withUnsafeBufferPointer { norm in
-            pool.run { w in
+            perToken(rows) { w in
                 for i in pool.range(of: w, count: rows) {
                     let t = Int(logitTokens[i])
                     Elementwise.rmsNorm(x + t * e, weight: norm.baseAddress!, count: e, eps: c.rmsEpsilon, out: normed + i * e)
@@ -234,6 +234,18 @@ public final class LlamaRuntime: @unchecked Sendable {
         pool.run { w in
             MatMul.multiply(model.embedding, acts, tokens: rows, rows: pool.range(of: w, count: c.vocabulary, granularity: 8),
                             out: logitBuffer, outStride: c.vocabulary)
+        }
+    }
+
+    /// Runs a per-token job on the pool, or on the calling thread alone when the batch is too
+    /// small to share (decoding a few sequences): a fork-join costs more than these few
+    /// microseconds of work.
+    @inline(__always)
+    private func perToken(_ count: Int, _ body: (Int) -> Void) {
+        if count < 4 * pool.threadCount {
+            for w in 0..<pool.threadCount { body(w) }
+        } else {
+            pool.run(body)
         }
     }
 
