@@ -25,22 +25,26 @@ struct KernelTests {
     }
 
     @Test func q4_1DequantizesAsGGML() throws {
-        var file = Self.q4_1File(rows: 1, cols: 32)
+        var file = Self.q4_1File(rows: 1, cols: 64)
         file[4] = 0x3A  // value 0 = 10, value 16 = 3
         let m = try file.withUnsafeBytes { raw in
-            try QuantizedMatrix(stacking: [WeightTensor(name: "w", type: .q4_1, shape: [32, 1], data: raw.baseAddress!)])
+            try QuantizedMatrix(stacking: [WeightTensor(name: "w", type: .q4_1, shape: [64, 1], data: raw.baseAddress!)])
         }
-        var row = [Float](repeating: 0, count: 32)
+        var row = [Float](repeating: 0, count: 64)
         m.dequantizeRow(0, into: &row)
         #expect(row[0] == 10 * Float(1) / 64 + 0)
         #expect(row[16] == 3 * Float(1) / 64 + 0)
+        // Block 1: d = 2/64, m = -1/8.
+        let byte = file[20 + 4]
+        #expect(row[32] == Float(byte & 15) * 2 / 64 - 0.125)
+        #expect(row[48] == Float(byte >> 4) * 2 / 64 - 0.125)
     }
 
     @Test func activationsQuantizeToEightBits() {
         let acts = QuantizedActivations(rows: 1, maxCols: 32)
         var x = [Float](repeating: 0, count: 32)
         x[0] = 127; x[1] = -63.5; x[2] = 0.4; x[30] = 0.5; x[31] = 50
-        acts.quantize(row: 0, from: x, cols: 32)
+        acts.quantize(row: 0, from: x, cols: 32, layout: .evenOdd)
         // Stored evens first: value j sits at j / 2 (even j) or 16 + j / 2 (odd j).
         #expect(acts.values[0] == 127 && acts.values[16] == -64 && acts.values[1] == 0 && acts.values[15] == 0 && acts.values[31] == 50)
         #expect(acts.scales[0] == 1)
@@ -48,7 +52,7 @@ struct KernelTests {
     }
 
     @Test func multiplyMatchesScalarReferenceForAnyTokenCount() throws {
-        let rows = 24, cols = 96
+        let rows = 24, cols = 128
         let file = Self.q4_1File(rows: rows, cols: cols)
         let w = try file.withUnsafeBytes { raw in
             try QuantizedMatrix(stacking: [WeightTensor(name: "w", type: .q4_1, shape: [cols, rows], data: raw.baseAddress!)])
@@ -58,7 +62,7 @@ struct KernelTests {
         let noise = Self.bytes(tokens * cols, seed: 2)
         for t in 0..<tokens {
             let x = (0..<cols).map { Float(Int(noise[t * cols + $0]) - 128) / 37 }
-            acts.quantize(row: t, from: x, cols: cols)
+            acts.quantize(row: t, from: x, cols: cols, layout: .nibblePairs)
         }
         var batched = [Float](repeating: 0, count: tokens * rows)
         MatMul.multiply(w, acts, tokens: tokens, rows: 0..<rows, out: &batched, outStride: rows)
@@ -73,10 +77,11 @@ struct KernelTests {
                     var isum = 0
                     for j in 0..<16 {
                         let byte = Int(file[block + 4 + j])
-                        // Value j sits at j / 2 (even j) or 16 + j / 2 (odd j).
-                        let lo = j % 2 == 0 ? j / 2 : 16 + j / 2, hi = (j + 16) % 2 == 0 ? (j + 16) / 2 : 16 + (j + 16) / 2
-                        isum += (byte & 15) * Int(acts.values[t * 128 + b * 32 + lo])
-                        isum += (byte >> 4) * Int(acts.values[t * 128 + b * 32 + hi])
+                        let base = t * 128 + (b & ~1) * 32
+                        let lo = QuantizedActivations.slot(j, parity: b & 1, layout: .nibblePairs)
+                        let hi = QuantizedActivations.slot(j + 16, parity: b & 1, layout: .nibblePairs)
+                        isum += (byte & 15) * Int(acts.values[base + lo])
+                        isum += (byte >> 4) * Int(acts.values[base + hi])
                     }
                     reference += d * Double(acts.scales[t * 4 + b]) * Double(isum) + m * Double(acts.sums[t * 4 + b])
                 }

@@ -15,6 +15,7 @@ public enum MatMul {
         rows: Range<Int>, out: UnsafeMutablePointer<Float>, outStride: Int
     ) {
         precondition(w.blocksPerRow <= maxBlocks && w.cols <= x.maxCols)
+        precondition(w.type != .q4_1 || w.blocksPerRow % 2 == 0, "Q4_1 rows hold an even number of blocks")
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 6 * maxBlocks) { scratch in
             let s = scratch.baseAddress!
             if w.type == .q4_1 {
@@ -41,13 +42,26 @@ public enum MatMul {
         return pairSums(lo &* a0 &+ hi &* a1)
     }
 
-    /// Unpacks a Q4_1 block: 16-bit lane `k` of its bytes holds values `2k` (bits 0-3),
-    /// `2k + 16` (bits 4-7), `2k + 1` (bits 8-11) and `2k + 17` (bits 12-15).
+    /// The integer dot products of two consecutive Q4_1 blocks with their activations in
+    /// `.nibblePairs` order: 16-bit lane `k` of a block's bytes holds its values `2k` (bits 0-3),
+    /// `2k + 16` (bits 4-7), `2k + 1` (bits 8-11) and `2k + 17` (bits 12-15). Partial sums 0-3
+    /// belong to the first block, 4-7 to the second.
     @inline(__always)
-    static func nibbles(_ q: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) {
-        let x = q.loadUnaligned(as: SIMD8<UInt16>.self)
-        let y = unsafeBitCast(SIMD16<UInt16>(lowHalf: x, highHalf: x &>> 4), to: SIMD16<Int16>.self)
-        return (y & 15, (y &>> 8) & 15)
+    static func nibblePair(_ q: UnsafeRawPointer, _ a: UnsafeRawPointer) -> SIMD8<Float> {
+        let x = q.loadUnaligned(as: SIMD16<UInt16>.self)
+        let n0 = unsafeBitCast(x & 15, to: SIMD16<Int16>.self)
+        let n1 = unsafeBitCast((x &>> 4) & 15, to: SIMD16<Int16>.self)
+        let n2 = unsafeBitCast((x &>> 8) & 15, to: SIMD16<Int16>.self)
+        let n3 = unsafeBitCast(x &>> 12, to: SIMD16<Int16>.self)
+        let p = n0 &* a.load(as: SIMD16<Int16>.self) &+ n1 &* a.load(fromByteOffset: 32, as: SIMD16<Int16>.self)
+            &+ n2 &* a.load(fromByteOffset: 64, as: SIMD16<Int16>.self) &+ n3 &* a.load(fromByteOffset: 96, as: SIMD16<Int16>.self)
+        return pairSums(p)
+    }
+
+    /// The scales of two consecutive blocks, each repeated over its four partial sums.
+    @inline(__always)
+    static func pairScale(_ ds: UnsafePointer<Float>, _ b: Int) -> SIMD8<Float> {
+        SIMD8<Float>(lowHalf: SIMD4<Float>(repeating: ds[b]), highHalf: SIMD4<Float>(repeating: ds[b + 1]))
     }
 
     /// Unpacks a Q8_0 block: 16-bit lane `k` of its bytes holds values `2k` and `2k + 1`.
@@ -121,12 +135,14 @@ public enum MatMul {
                     product(dw, d0 + xb, into: ds1, count: nb)
                     product(dw, d0 + 2 * xb, into: ds2, count: nb)
                     product(dw, d0 + 3 * xb, into: ds3, count: nb)
-                    for b in 0..<nb {
-                        let (lo, hi) = nibbles(qrow + b * 16)
-                        acc0 = acc0.addingProduct(block(lo, hi, a0 + b * 64), ds0[b])
-                        acc1 = acc1.addingProduct(block(lo, hi, a1 + b * 64), ds1[b])
-                        acc2 = acc2.addingProduct(block(lo, hi, a2 + b * 64), ds2[b])
-                        acc3 = acc3.addingProduct(block(lo, hi, a3 + b * 64), ds3[b])
+                    var b = 0
+                    while b < nb {
+                        let q = qrow + b * 16
+                        acc0 = acc0.addingProduct(nibblePair(q, a0 + b * 64), pairScale(ds0, b))
+                        acc1 = acc1.addingProduct(nibblePair(q, a1 + b * 64), pairScale(ds1, b))
+                        acc2 = acc2.addingProduct(nibblePair(q, a2 + b * 64), pairScale(ds2, b))
+                        acc3 = acc3.addingProduct(nibblePair(q, a3 + b * 64), pairScale(ds3, b))
+                        b += 2
                     }
                     out[t * outStride + r] = acc0.sum() + dot(mw, s0, count: nb)
                     out[(t + 1) * outStride + r] = acc1.sum() + dot(mw, s0 + xb, count: nb)
@@ -137,9 +153,10 @@ public enum MatMul {
                         product(dw, d0 + i * xb, into: ds0, count: nb)
                         let a = a0 + i * xs
                         acc0 = SIMD8<Float>()
-                        for b in 0..<nb {
-                            let (lo, hi) = nibbles(qrow + b * 16)
-                            acc0 = acc0.addingProduct(block(lo, hi, a + b * 64), ds0[b])
+                        var b = 0
+                        while b < nb {
+                            acc0 = acc0.addingProduct(nibblePair(qrow + b * 16, a + b * 64), pairScale(ds0, b))
+                            b += 2
                         }
                         out[(t + i) * outStride + r] = acc0.sum() + dot(mw, s0 + i * xb, count: nb)
                     }

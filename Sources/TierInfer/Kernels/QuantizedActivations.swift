@@ -2,9 +2,8 @@
 /// multiplies them with Q4_1 or Q8_0 weights: per block a scale `d = max|x| / 127` (kept at f16
 /// precision), the values `round(x / d)` and `s = d * Σ round(x / d)` (also at f16 precision).
 ///
-/// Values are stored widened to Int16 so the dot kernels load them without conversion, each
-/// block's even-indexed values first and its odd-indexed ones after: the order in which the
-/// kernels unpack 16-bit lanes of weight bytes (see `MatMul`).
+/// Values are stored widened to Int16 so the dot kernels load them without conversion, in the
+/// order in which the kernels unpack 16-bit lanes of weight bytes (`Layout`, `MatMul`).
 public struct QuantizedActivations: @unchecked Sendable {
     public let capacityRows: Int
     public let maxCols: Int
@@ -26,9 +25,30 @@ public struct QuantizedActivations: @unchecked Sendable {
         sums = (owner.base + valueBytes + scaleBytes).bindMemory(to: Float.self, capacity: rows * maxCols / 32)
     }
 
-    /// Quantizes `cols` values of `x` into row `row`.
+    /// How a row's values are ordered, to match the weight format that consumes them.
+    public enum Layout: Sendable {
+        /// Per block, values 0, 2, ..., 30 then 1, 3, ..., 31 (Q8_0 weights).
+        case evenOdd
+        /// Per pair of blocks, four groups of 16: for g in (0, 16, 1, 17), values g, g+2, ...,
+        /// g+14 of the first block then of the second (Q4_1 weights, see `MatMul.nibbles`).
+        case nibblePairs
+    }
+
+    /// Position within its block (or block pair) of value `j` of block parity `p`.
     @inline(__always)
-    public func quantize(row: Int, from x: UnsafePointer<Float>, cols: Int) {
+    static func slot(_ j: Int, parity p: Int, layout: Layout) -> Int {
+        switch layout {
+        case .evenOdd:
+            return j % 2 == 0 ? j / 2 : 16 + j / 2
+        case .nibblePairs:
+            let group = (j % 2 == 0 ? 0 : 2) + (j >= 16 ? 1 : 0)
+            return group * 16 + p * 8 + (j % 16) / 2
+        }
+    }
+
+    /// Quantizes `cols` values of `x` into row `row` in `layout`.
+    @inline(__always)
+    public func quantize(row: Int, from x: UnsafePointer<Float>, cols: Int, layout: Layout) {
         let blocks = cols / 32
         let q = values + row * maxCols
         let d = scales + row * (maxCols / 32)
@@ -40,14 +60,30 @@ public struct QuantizedActivations: @unchecked Sendable {
             let amax = max(max(v0.max(), -v0.min()), max(v1.max(), -v1.min()))
             let scale = amax / 127
             let inverse: Float = amax != 0 ? 127 / amax : 0
-            let out = q + b * 32
             var total: Int32 = 0
-            for k in 0..<16 {
-                let even = Int32((x[b * 32 + 2 * k] * inverse).rounded(.toNearestOrEven))
-                let odd = Int32((x[b * 32 + 2 * k + 1] * inverse).rounded(.toNearestOrEven))
-                out[k] = Int16(truncatingIfNeeded: even)
-                out[k + 16] = Int16(truncatingIfNeeded: odd)
-                total += even + odd
+            switch layout {
+            case .evenOdd:
+                let out = q + b * 32
+                for k in 0..<16 {
+                    let even = Int32((x[b * 32 + 2 * k] * inverse).rounded(.toNearestOrEven))
+                    let odd = Int32((x[b * 32 + 2 * k + 1] * inverse).rounded(.toNearestOrEven))
+                    out[k] = Int16(truncatingIfNeeded: even)
+                    out[k + 16] = Int16(truncatingIfNeeded: odd)
+                    total += even + odd
+                }
+            case .nibblePairs:
+                let out = q + (b & ~1) * 32 + (b & 1) * 8
+                for k in 0..<8 {
+                    let v0 = Int32((x[b * 32 + 2 * k] * inverse).rounded(.toNearestOrEven))
+                    let v16 = Int32((x[b * 32 + 2 * k + 16] * inverse).rounded(.toNearestOrEven))
+                    let v1 = Int32((x[b * 32 + 2 * k + 1] * inverse).rounded(.toNearestOrEven))
+                    let v17 = Int32((x[b * 32 + 2 * k + 17] * inverse).rounded(.toNearestOrEven))
+                    out[k] = Int16(truncatingIfNeeded: v0)
+                    out[16 + k] = Int16(truncatingIfNeeded: v16)
+                    out[32 + k] = Int16(truncatingIfNeeded: v1)
+                    out[48 + k] = Int16(truncatingIfNeeded: v17)
+                    total += v0 + v16 + v1 + v17
+                }
             }
             d[b] = Float(Float16(scale))
             s[b] = Float(Float16(scale * Float(total)))

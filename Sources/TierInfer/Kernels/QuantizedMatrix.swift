@@ -76,7 +76,11 @@ public struct QuantizedMatrix: @unchecked Sendable {
             throw .unsupportedType(tensor: first.name, type: type.rawValue, expected: "Q4_1 or Q8_0")
         }
         let cols = first.shape[0]
-        guard cols % 32 == 0 else { throw .shape(tensor: first.name, expected: "columns a multiple of 32", found: first.shape) }
+        // The Q4_1 kernel takes blocks two at a time.
+        let multiple = type == .q4_1 ? 64 : 32
+        guard cols % multiple == 0 else {
+            throw .shape(tensor: first.name, expected: "columns a multiple of \(multiple)", found: first.shape)
+        }
         var rows = 0
         for part in parts {
             guard part.type == type else {

@@ -158,7 +158,7 @@ public final class LlamaRuntime: @unchecked Sendable {
                 perToken(n) { w in
                     for t in pool.range(of: w, count: n) {
                         Elementwise.rmsNorm(x + t * e, weight: norm.baseAddress!, count: e, eps: c.rmsEpsilon, out: normed + t * e)
-                        acts.quantize(row: t, from: normed + t * e, cols: e)
+                        acts.quantize(row: t, from: normed + t * e, cols: e, layout: .nibblePairs)
                     }
                 }
             }
@@ -184,7 +184,7 @@ public final class LlamaRuntime: @unchecked Sendable {
                 }
             }
             perToken(n) { w in
-                for t in pool.range(of: w, count: n) { acts.quantize(row: t, from: attention + t * e, cols: e) }
+                for t in pool.range(of: w, count: n) { acts.quantize(row: t, from: attention + t * e, cols: e, layout: .nibblePairs) }
             }
             pool.run { w in
                 MatMul.multiply(layer.output, acts, tokens: n, rows: pool.range(of: w, count: e, granularity: 8),
@@ -196,7 +196,7 @@ public final class LlamaRuntime: @unchecked Sendable {
                     for t in pool.range(of: w, count: n) {
                         Elementwise.add(x + t * e, normed + t * e, count: e)
                         Elementwise.rmsNorm(x + t * e, weight: norm.baseAddress!, count: e, eps: c.rmsEpsilon, out: normed + t * e)
-                        acts.quantize(row: t, from: normed + t * e, cols: e)
+                        acts.quantize(row: t, from: normed + t * e, cols: e, layout: .nibblePairs)
                     }
                 }
             }
@@ -207,7 +207,7 @@ public final class LlamaRuntime: @unchecked Sendable {
             perToken(n) { w in
                 for t in pool.range(of: w, count: n) {
                     Elementwise.swiGLU(gate: gateUp + t * 2 * f, up: gateUp + t * 2 * f + f, count: f, out: normed + t * f)
-                    acts.quantize(row: t, from: normed + t * f, cols: f)
+                    acts.quantize(row: t, from: normed + t * f, cols: f, layout: .nibblePairs)
                 }
             }
             pool.run { w in
@@ -226,7 +226,7 @@ public final class LlamaRuntime: @unchecked Sendable {
                 for i in pool.range(of: w, count: rows) {
                     let t = Int(logitTokens[i])
                     Elementwise.rmsNorm(x + t * e, weight: norm.baseAddress!, count: e, eps: c.rmsEpsilon, out: normed + i * e)
-                    acts.quantize(row: i, from: normed + i * e, cols: e)
+                    acts.quantize(row: i, from: normed + i * e, cols: e, layout: .evenOdd)
                 }
             }
         }
