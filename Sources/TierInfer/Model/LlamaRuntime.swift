@@ -265,6 +265,13 @@ public final class LlamaRuntime: @unchecked Sendable {
         }
     }
 
+    /// 16 f16 values as f32, converted eight at a time (single instructions with F16C).
+    @inline(__always)
+    private func widen16(_ p: UnsafeRawPointer) -> SIMD16<Float> {
+        SIMD16<Float>(lowHalf: SIMD8<Float>(p.load(as: SIMD8<Float16>.self)),
+                      highHalf: SIMD8<Float>(p.load(fromByteOffset: 16, as: SIMD8<Float16>.self)))
+    }
+
     /// Attention of one query head over positions `0...position` of its sequence.
     @inline(__always)
     private func attend(
@@ -289,10 +296,10 @@ public final class LlamaRuntime: @unchecked Sendable {
             let run = min(bs - j % bs, count - j)
             for i in 0..<run {
                 let kr = k + i * hd * 2
-                var s = q.0 * SIMD16<Float>(kr.load(as: SIMD16<Float16>.self))
-                s += q.1 * SIMD16<Float>(kr.load(fromByteOffset: 32, as: SIMD16<Float16>.self))
-                s += q.2 * SIMD16<Float>(kr.load(fromByteOffset: 64, as: SIMD16<Float16>.self))
-                s += q.3 * SIMD16<Float>(kr.load(fromByteOffset: 96, as: SIMD16<Float16>.self))
+                var s = q.0 * widen16(kr)
+                s += q.1 * widen16(kr + 32)
+                s += q.2 * widen16(kr + 64)
+                s += q.3 * widen16(kr + 96)
                 scores[j + i] = s.sum() * scale
             }
             j += run
@@ -307,10 +314,10 @@ public final class LlamaRuntime: @unchecked Sendable {
                 let vr = v + i * hd * 2
                 // GGML multiplies f16 values with the probabilities converted to f16.
                 let p = Float(Float16(scores[j + i]))
-                o.0 += p * SIMD16<Float>(vr.load(as: SIMD16<Float16>.self))
-                o.1 += p * SIMD16<Float>(vr.load(fromByteOffset: 32, as: SIMD16<Float16>.self))
-                o.2 += p * SIMD16<Float>(vr.load(fromByteOffset: 64, as: SIMD16<Float16>.self))
-                o.3 += p * SIMD16<Float>(vr.load(fromByteOffset: 96, as: SIMD16<Float16>.self))
+                o.0 += p * widen16(vr)
+                o.1 += p * widen16(vr + 32)
+                o.2 += p * widen16(vr + 64)
+                o.3 += p * widen16(vr + 96)
             }
             j += run
         }
