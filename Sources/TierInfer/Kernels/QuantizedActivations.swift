@@ -1,0 +1,92 @@
+/// Rows of f32 activations quantized to 8 bits in blocks of 32, as GGML's Q8_1 does before it
+/// multiplies them with Q4_1 or Q8_0 weights: per block a scale `d = max|x| / 127` (kept at f16
+/// precision), the values `round(x / d)` and `s = d * Σ round(x / d)` (also at f16 precision).
+///
+/// Values are stored widened to Int16 so the dot kernels load them without conversion, in the
+/// order in which the kernels unpack 16-bit lanes of weight bytes (`Layout`, `MatMul`).
+public struct QuantizedActivations: @unchecked Sendable {
+    public let capacityRows: Int
+    public let maxCols: Int
+    let values: UnsafeMutablePointer<Int16>
+    let scales: UnsafeMutablePointer<Float>
+    let sums: UnsafeMutablePointer<Float>
+    private let owner: AlignedBuffer
+
+    /// Space for `rows` rows of up to `maxCols` values (a multiple of 32).
+    public init(rows: Int, maxCols: Int) {
+        precondition(maxCols % 32 == 0)
+        capacityRows = rows
+        self.maxCols = maxCols
+        let valueBytes = (rows * maxCols * 2 + 63) & ~63
+        let scaleBytes = (rows * maxCols / 32 * 4 + 63) & ~63
+        owner = AlignedBuffer(byteCount: valueBytes + 2 * scaleBytes)
+        values = owner.base.bindMemory(to: Int16.self, capacity: rows * maxCols)
+        scales = (owner.base + valueBytes).bindMemory(to: Float.self, capacity: rows * maxCols / 32)
+        sums = (owner.base + valueBytes + scaleBytes).bindMemory(to: Float.self, capacity: rows * maxCols / 32)
+    }
+
+    /// How a row's values are ordered, to match the weight format that consumes them.
+    public enum Layout: Sendable {
+        /// Per block, values 0, 2, ..., 30 then 1, 3, ..., 31 (Q8_0 weights).
+        case evenOdd
+        /// Per pair of blocks, four groups of 16: for g in (0, 16, 1, 17), values g, g+2, ...,
+        /// g+14 of the first block then of the second (Q4_1 weights, see `MatMul.nibbles`).
+        case nibblePairs
+    }
+
+    /// Position within its block (or block pair) of value `j` of block parity `p`.
+    @inline(__always)
+    static func slot(_ j: Int, parity p: Int, layout: Layout) -> Int {
+        switch layout {
+        case .evenOdd:
+            return j % 2 == 0 ? j / 2 : 16 + j / 2
+        case .nibblePairs:
+            let group = (j % 2 == 0 ? 0 : 2) + (j >= 16 ? 1 : 0)
+            return group * 16 + p * 8 + (j % 16) / 2
+        }
+    }
+
+    /// Quantizes `cols` values of `x` into row `row` in `layout`.
+    @inline(__always)
+    public func quantize(row: Int, from x: UnsafePointer<Float>, cols: Int, layout: Layout) {
+        let blocks = cols / 32
+        let q = values + row * maxCols
+        let d = scales + row * (maxCols / 32)
+        let s = sums + row * (maxCols / 32)
+        for b in 0..<blocks {
+            let p = UnsafeRawPointer(x + b * 32)
+            let v0 = p.loadUnaligned(as: SIMD16<Float>.self)
+            let v1 = p.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let amax = max(max(v0.max(), -v0.min()), max(v1.max(), -v1.min()))
+            let scale = amax / 127
+            let inverse: Float = amax != 0 ? 127 / amax : 0
+            var total: Int32 = 0
+            switch layout {
+            case .evenOdd:
+                let out = q + b * 32
+                for k in 0..<16 {
+                    let even = Int32((x[b * 32 + 2 * k] * inverse).rounded(.toNearestOrEven))
+                    let odd = Int32((x[b * 32 + 2 * k + 1] * inverse).rounded(.toNearestOrEven))
+                    out[k] = Int16(truncatingIfNeeded: even)
+                    out[k + 16] = Int16(truncatingIfNeeded: odd)
+                    total += even + odd
+                }
+            case .nibblePairs:
+                let out = q + (b & ~1) * 32 + (b & 1) * 8
+                for k in 0..<8 {
+                    let v0 = Int32((x[b * 32 + 2 * k] * inverse).rounded(.toNearestOrEven))
+                    let v16 = Int32((x[b * 32 + 2 * k + 16] * inverse).rounded(.toNearestOrEven))
+                    let v1 = Int32((x[b * 32 + 2 * k + 1] * inverse).rounded(.toNearestOrEven))
+                    let v17 = Int32((x[b * 32 + 2 * k + 17] * inverse).rounded(.toNearestOrEven))
+                    out[k] = Int16(truncatingIfNeeded: v0)
+                    out[16 + k] = Int16(truncatingIfNeeded: v16)
+                    out[32 + k] = Int16(truncatingIfNeeded: v1)
+                    out[48 + k] = Int16(truncatingIfNeeded: v17)
+                    total += v0 + v16 + v1 + v17
+                }
+            }
+            d[b] = Float(Float16(scale))
+            s[b] = Float(Float16(scale * Float(total)))
+        }
+    }
+}

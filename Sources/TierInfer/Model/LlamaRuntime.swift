@@ -1,0 +1,330 @@
+/// Tokens to run through the model in one step: any mix of prompt tokens (prefill) and single
+/// next tokens (decode) of several sequences, each identified by its KV cache slot.
+public struct StepBatch: Sendable {
+    public private(set) var tokens: [Int32] = []
+    public private(set) var slots: [Int32] = []
+    public private(set) var positions: [Int32] = []
+    /// Indices (into `tokens`) whose logits the step computes, in order.
+    public private(set) var logitTokens: [Int32] = []
+
+    public init() {}
+
+    public var count: Int { tokens.count }
+
+    /// Adds `token` at `position` of the sequence in `slot`; `logits` asks for its next-token
+    /// logits.
+    public mutating func append(token: Int32, slot: Int, position: Int, logits: Bool) {
+        if logits { logitTokens.append(Int32(tokens.count)) }
+        tokens.append(token)
+        slots.append(Int32(slot))
+        positions.append(Int32(position))
+    }
+
+    /// Empties the batch, keeping its storage.
+    public mutating func removeAll() {
+        tokens.removeAll(keepingCapacity: true)
+        slots.removeAll(keepingCapacity: true)
+        positions.removeAll(keepingCapacity: true)
+        logitTokens.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Runs a `LlamaModel` forward over step batches with a paged KV cache and a thread pool.
+///
+/// All buffers are allocated here, once; a step allocates nothing.
+public final class LlamaRuntime: @unchecked Sendable {
+    public let model: LlamaModel
+    public let cache: PagedKVCache
+    public let pool: ComputePool
+    /// Most tokens in one step.
+    public let maxBatchTokens: Int
+    /// Most tokens per step whose logits are computed.
+    public let maxLogitRows: Int
+
+    private let config: LlamaConfig
+    private let x: UnsafeMutablePointer<Float>        // residual stream, tokens × E
+    private let normed: UnsafeMutablePointer<Float>   // tokens × max(E, F)
+    private let qkv: UnsafeMutablePointer<Float>      // tokens × qkvWidth
+    private let attention: UnsafeMutablePointer<Float> // tokens × E
+    private let gateUp: UnsafeMutablePointer<Float>   // tokens × 2F
+    private let ropeCos: UnsafeMutablePointer<Float>  // tokens × headDim/2
+    private let ropeSin: UnsafeMutablePointer<Float>
+    private let scores: UnsafeMutablePointer<Float>   // threads × contextLength
+    private let logitBuffer: UnsafeMutablePointer<Float> // maxLogitRows × vocabulary
+    private let acts: QuantizedActivations
+    private let buffers: AlignedBuffer
+    private var logitRowCount = 0
+
+    /// A runtime for `model` whose cache holds `kvBlocks` blocks of `blockSize` tokens for up to
+    /// `maxSequences` sequences of at most `maxLength` tokens (default: the model's context).
+    public init(
+        model: LlamaModel, threads: Int = ComputePool.processorCount, maxBatchTokens: Int = 512,
+        maxLogitRows: Int = 64, maxSequences: Int = 16, kvBlocks: Int = 1024, blockSize: Int = 16,
+        maxLength: Int? = nil
+    ) {
+        self.model = model
+        config = model.config
+        self.maxBatchTokens = maxBatchTokens
+        self.maxLogitRows = maxLogitRows
+        let c = model.config
+        let length = min(maxLength ?? c.contextLength, c.contextLength)
+        cache = PagedKVCache(
+            layers: c.layers, kvHeads: c.kvHeads, headDim: c.headDim, blockSize: blockSize,
+            blockCount: kvBlocks, maxSequences: maxSequences, maxLength: length)
+        pool = ComputePool(threadCount: threads)
+        let n = maxBatchTokens
+        let widest = max(c.embedding, c.feedForward)
+        let sizes = [n * c.embedding, n * widest, n * c.qkvWidth, n * c.embedding, n * 2 * c.feedForward,
+                     n * c.headDim / 2, n * c.headDim / 2, pool.threadCount * (length + c.headDim), maxLogitRows * c.vocabulary]
+        let rounded = sizes.map { ($0 + 15) & ~15 }
+        buffers = AlignedBuffer(byteCount: rounded.reduce(0, +) * 4)
+        var cursor = buffers.base.bindMemory(to: Float.self, capacity: rounded.reduce(0, +))
+        var pointers: [UnsafeMutablePointer<Float>] = []
+        for size in rounded {
+            pointers.append(cursor)
+            cursor += size
+        }
+        x = pointers[0]; normed = pointers[1]; qkv = pointers[2]; attention = pointers[3]
+        gateUp = pointers[4]; ropeCos = pointers[5]; ropeSin = pointers[6]; scores = pointers[7]
+        logitBuffer = pointers[8]
+        acts = QuantizedActivations(rows: n, maxCols: widest)
+    }
+
+    /// Logits of the `row`th logit token of the last step.
+    public func logits(row: Int) -> UnsafeBufferPointer<Float> {
+        precondition(row < logitRowCount)
+        return UnsafeBufferPointer(start: logitBuffer + row * config.vocabulary, count: config.vocabulary)
+    }
+
+    /// Runs one step. Each sequence grows in the cache to cover its tokens' positions; a token
+    /// at position `p` attends to positions `0...p` of its sequence, including tokens of the
+    /// same step. Returns the number of logit rows.
+    @discardableResult
+    public func forward(_ batch: StepBatch) throws(InferError) -> Int {
+        let n = batch.count
+        guard n > 0, n <= maxBatchTokens else {
+            throw .invalidRequest("a step holds 1...\(maxBatchTokens) tokens, got \(n)")
+        }
+        guard batch.logitTokens.count <= maxLogitRows else {
+            throw .invalidRequest("a step computes at most \(maxLogitRows) logit rows, got \(batch.logitTokens.count)")
+        }
+        for i in 0..<n {
+            let token = Int(batch.tokens[i])
+            guard token >= 0, token < config.vocabulary else {
+                throw .invalidRequest("token id \(token) outside the vocabulary of \(config.vocabulary)")
+            }
+            let slot = Int(batch.slots[i])
+            try cache.extend(slot: slot, to: Int(batch.positions[i]) + 1)
+        }
+        batch.tokens.withUnsafeBufferPointer { tokens in
+            batch.slots.withUnsafeBufferPointer { slots in
+                batch.positions.withUnsafeBufferPointer { positions in
+                    batch.logitTokens.withUnsafeBufferPointer { logitTokens in
+                        run(tokens: tokens, slots: slots, positions: positions, logitTokens: logitTokens)
+                    }
+                }
+            }
+        }
+        logitRowCount = batch.logitTokens.count
+        return logitRowCount
+    }
+
+    private func run(
+        tokens: UnsafeBufferPointer<Int32>, slots: UnsafeBufferPointer<Int32>,
+        positions: UnsafeBufferPointer<Int32>, logitTokens: UnsafeBufferPointer<Int32>
+    ) {
+        let c = config
+        let n = tokens.count
+        let e = c.embedding
+        let f = c.feedForward
+        let hd = c.headDim
+        let qkvWidth = c.qkvWidth
+        let pool = pool
+        let acts = acts
+        let (x, normed, qkv, attention, gateUp) = (x, normed, qkv, attention, gateUp)
+        let (ropeCos, ropeSin) = (ropeCos, ropeSin)
+
+        perToken(n) { w in
+            for t in pool.range(of: w, count: n) {
+                model.embedding.dequantizeRow(Int(tokens[t]), into: x + t * e)
+                Elementwise.ropeAngles(position: Int(positions[t]), dims: hd, base: c.ropeBase,
+                                       cos: ropeCos + t * hd / 2, sin: ropeSin + t * hd / 2)
+            }
+        }
+        for l in 0..<c.layers {
+            let layer = model.layers[l]
+            // Attention block.
+            layer.attentionNorm.withUnsafeBufferPointer { norm in
+                perToken(n) { w in
+                    for t in pool.range(of: w, count: n) {
+                        Elementwise.rmsNorm(x + t * e, weight: norm.baseAddress!, count: e, eps: c.rmsEpsilon, out: normed + t * e)
+                        acts.quantize(row: t, from: normed + t * e, cols: e, layout: .nibblePairs)
+                    }
+                }
+            }
+            pool.run { w in
+                MatMul.multiply(layer.qkv, acts, tokens: n, rows: pool.range(of: w, count: qkvWidth, granularity: 8),
+                                out: qkv, outStride: qkvWidth)
+            }
+            perToken(n) { w in
+                for t in pool.range(of: w, count: n) {
+                    let row = qkv + t * qkvWidth
+                    Elementwise.rope(row, heads: c.heads + c.kvHeads, dims: hd,
+                                     cos: ropeCos + t * hd / 2, sin: ropeSin + t * hd / 2)
+                    storeKV(row: row, slot: Int(slots[t]), position: Int(positions[t]), layer: l)
+                }
+            }
+            pool.run { w in
+                let scratch = scores + w * (cache.maxLength + hd)
+                for item in pool.range(of: w, count: n * c.heads) {
+                    let t = item / c.heads, h = item % c.heads
+                    attend(query: qkv + t * qkvWidth + h * hd, slot: Int(slots[t]), position: Int(positions[t]),
+                           layer: l, kvHead: h / (c.heads / c.kvHeads), scores: scratch,
+                           out: attention + t * e + h * hd)
+                }
+            }
+            perToken(n) { w in
+                for t in pool.range(of: w, count: n) { acts.quantize(row: t, from: attention + t * e, cols: e, layout: .nibblePairs) }
+            }
+            pool.run { w in
+                MatMul.multiply(layer.output, acts, tokens: n, rows: pool.range(of: w, count: e, granularity: 8),
+                                out: normed, outStride: e)
+            }
+            // Feed-forward block.
+            layer.ffnNorm.withUnsafeBufferPointer { norm in
+                perToken(n) { w in
+                    for t in pool.range(of: w, count: n) {
+                        Elementwise.add(x + t * e, normed + t * e, count: e)
+                        Elementwise.rmsNorm(x + t * e, weight: norm.baseAddress!, count: e, eps: c.rmsEpsilon, out: normed + t * e)
+                        acts.quantize(row: t, from: normed + t * e, cols: e, layout: .nibblePairs)
+                    }
+                }
+            }
+            pool.run { w in
+                MatMul.multiply(layer.gateUp, acts, tokens: n, rows: pool.range(of: w, count: 2 * f, granularity: 8),
+                                out: gateUp, outStride: 2 * f)
+            }
+            perToken(n) { w in
+                for t in pool.range(of: w, count: n) {
+                    Elementwise.swiGLU(gate: gateUp + t * 2 * f, up: gateUp + t * 2 * f + f, count: f, out: normed + t * f)
+                    acts.quantize(row: t, from: normed + t * f, cols: f, layout: .nibblePairs)
+                }
+            }
+            pool.run { w in
+                MatMul.multiply(layer.down, acts, tokens: n, rows: pool.range(of: w, count: e, granularity: 8),
+                                out: normed, outStride: e)
+            }
+            perToken(n) { w in
+                for t in pool.range(of: w, count: n) { Elementwise.add(x + t * e, normed + t * e, count: e) }
+            }
+        }
+        // Output head, only for the tokens whose logits were asked for.
+        let rows = logitTokens.count
+        guard rows > 0 else { return }
+        model.outputNorm.withUnsafeBufferPointer { norm in
+            perToken(rows) { w in
+                for i in pool.range(of: w, count: rows) {
+                    let t = Int(logitTokens[i])
+                    Elementwise.rmsNorm(x + t * e, weight: norm.baseAddress!, count: e, eps: c.rmsEpsilon, out: normed + i * e)
+                    acts.quantize(row: i, from: normed + i * e, cols: e, layout: .evenOdd)
+                }
+            }
+        }
+        let logitBuffer = logitBuffer
+        pool.run { w in
+            MatMul.multiply(model.embedding, acts, tokens: rows, rows: pool.range(of: w, count: c.vocabulary, granularity: 8),
+                            out: logitBuffer, outStride: c.vocabulary)
+        }
+    }
+
+    /// Runs a per-token job on the pool, or on the calling thread alone when the batch is too
+    /// small to share (decoding a few sequences): a fork-join costs more than these few
+    /// microseconds of work.
+    @inline(__always)
+    private func perToken(_ count: Int, _ body: (Int) -> Void) {
+        if count < 4 * pool.threadCount {
+            for w in 0..<pool.threadCount { body(w) }
+        } else {
+            pool.run(body)
+        }
+    }
+
+    /// Writes the (rotated) keys and the values of one token into its cache slot.
+    @inline(__always)
+    private func storeKV(row: UnsafePointer<Float>, slot: Int, position: Int, layer: Int) {
+        let hd = config.headDim
+        let k = row + config.heads * hd
+        let v = k + config.kvHeads * hd
+        for h in 0..<config.kvHeads {
+            let kd = cache.entry(slot: slot, position: position, layer: layer, kind: 0, kvHead: h)
+            let vd = cache.entry(slot: slot, position: position, layer: layer, kind: 1, kvHead: h)
+            for i in 0..<hd {
+                kd[i] = Float16(k[h * hd + i])
+                vd[i] = Float16(v[h * hd + i])
+            }
+        }
+    }
+
+    /// 16 f16 values as f32, converted eight at a time (single instructions with F16C).
+    @inline(__always)
+    private func widen16(_ p: UnsafeRawPointer) -> SIMD16<Float> {
+        SIMD16<Float>(lowHalf: SIMD8<Float>(p.load(as: SIMD8<Float16>.self)),
+                      highHalf: SIMD8<Float>(p.load(fromByteOffset: 16, as: SIMD8<Float16>.self)))
+    }
+
+    /// Attention of one query head over positions `0...position` of its sequence.
+    @inline(__always)
+    private func attend(
+        query: UnsafePointer<Float>, slot: Int, position: Int, layer: Int, kvHead: Int,
+        scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>
+    ) {
+        let hd = config.headDim
+        // The query at f16 precision, as GGML multiplies it with f16 keys; kept after the scores.
+        let query16 = scores + cache.maxLength
+        precondition(hd == 64, "attention kernel is specialised for head size 64")
+        // The query at f16 precision, as GGML multiplies it with f16 keys.
+        let qr = UnsafeMutableRawPointer(query16)
+        for i in 0..<64 { query16[i] = Float(Float16(query[i])) }
+        let q = (qr.loadUnaligned(as: SIMD16<Float>.self), qr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self),
+                 qr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), qr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self))
+        let scale = 1 / Float(hd).squareRoot()
+        let count = position + 1
+        let bs = cache.blockSize
+        var j = 0
+        while j < count {
+            let k = UnsafeRawPointer(cache.entry(slot: slot, position: j, layer: layer, kind: 0, kvHead: kvHead))
+            let run = min(bs - j % bs, count - j)
+            for i in 0..<run {
+                let kr = k + i * hd * 2
+                var s = q.0 * widen16(kr)
+                s += q.1 * widen16(kr + 32)
+                s += q.2 * widen16(kr + 64)
+                s += q.3 * widen16(kr + 96)
+                scores[j + i] = s.sum() * scale
+            }
+            j += run
+        }
+        Elementwise.softmax(scores, count: count)
+        var o = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+        j = 0
+        while j < count {
+            let v = UnsafeRawPointer(cache.entry(slot: slot, position: j, layer: layer, kind: 1, kvHead: kvHead))
+            let run = min(bs - j % bs, count - j)
+            for i in 0..<run {
+                let vr = v + i * hd * 2
+                // GGML multiplies f16 values with the probabilities converted to f16.
+                let p = Float(Float16(scores[j + i]))
+                o.0 += p * widen16(vr)
+                o.1 += p * widen16(vr + 32)
+                o.2 += p * widen16(vr + 64)
+                o.3 += p * widen16(vr + 96)
+            }
+            j += run
+        }
+        let or = UnsafeMutableRawPointer(out)
+        or.storeBytes(of: o.0, as: SIMD16<Float>.self)
+        or.storeBytes(of: o.1, toByteOffset: 64, as: SIMD16<Float>.self)
+        or.storeBytes(of: o.2, toByteOffset: 128, as: SIMD16<Float>.self)
+        or.storeBytes(of: o.3, toByteOffset: 192, as: SIMD16<Float>.self)
+    }
+}

@@ -1,0 +1,85 @@
+import ArgumentParser
+import TierInfer
+
+/// `tierkit bench infer`: prefill and decode throughput of the built-in runtime, as llama-bench
+/// measures them (pp: one batch of prompt tokens; tg: tokens generated one by one).
+struct BenchInfer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "infer",
+        abstract: "Measure prefill and decode tokens/s of the inference runtime; print JSON."
+    )
+
+    @Option(help: "Path of the GGUF model.")
+    var model: String
+
+    @Option(help: "Prompt tokens processed in one batch (prefill test).")
+    var promptTokens: Int = 512
+
+    @Option(help: "Tokens generated one at a time (decode test).")
+    var genTokens: Int = 128
+
+    @Option(help: "Sequences decoding together in the batched decode test.")
+    var batch: Int = 4
+
+    @Option(help: "Compute threads.")
+    var threads: Int = 2
+
+    @Option(help: "Runs of each test; the best is reported.")
+    var `repeat`: Int = 3
+
+    func run() throws {
+        let (_, loaded) = try loadModel(path: model)
+        let runtime = LlamaRuntime(
+            model: loaded, threads: threads, maxBatchTokens: max(promptTokens, batch), maxLogitRows: max(1, batch),
+            maxSequences: max(1, batch), kvBlocks: max(1, batch) * ((promptTokens + genTokens) / 16 + 2),
+            maxLength: promptTokens + genTokens + 16)
+        let cache = runtime.cache
+        var prefill = 0.0, decode = 0.0, batched = 0.0
+        var step = StepBatch()
+        for _ in 0..<max(1, `repeat`) {
+            let slot = cache.openSequence()!
+            step.removeAll()
+            for p in 0..<promptTokens { step.append(token: Int32(100 + p % 1000), slot: slot, position: p, logits: p == promptTokens - 1) }
+            var start = ContinuousClock.now
+            try runtime.forward(step)
+            prefill = max(prefill, Double(promptTokens) / seconds(since: start))
+            cache.closeSequence(slot)
+
+            let single = cache.openSequence()!
+            var token: Int32 = 1
+            start = ContinuousClock.now
+            for p in 0..<genTokens {
+                step.removeAll()
+                step.append(token: token, slot: single, position: p, logits: true)
+                try runtime.forward(step)
+                token = Sampler.argmax(runtime.logits(row: 0))
+            }
+            decode = max(decode, Double(genTokens) / seconds(since: start))
+            cache.closeSequence(single)
+
+            let slots = (0..<batch).map { _ in cache.openSequence()! }
+            var tokens = [Int32](repeating: 1, count: batch)
+            start = ContinuousClock.now
+            for p in 0..<genTokens {
+                step.removeAll()
+                for (i, s) in slots.enumerated() { step.append(token: tokens[i], slot: s, position: p, logits: true) }
+                try runtime.forward(step)
+                for i in 0..<batch { tokens[i] = Sampler.argmax(runtime.logits(row: i)) }
+            }
+            batched = max(batched, Double(genTokens * batch) / seconds(since: start))
+            for s in slots { cache.closeSequence(s) }
+        }
+        print("""
+        {"threads": \(threads), "prefill_tokens": \(promptTokens), "prefill_tok_s": \(rounded(prefill)), \
+        "decode_tokens": \(genTokens), "decode_tok_s": \(rounded(decode)), \
+        "batch": \(batch), "batched_decode_tok_s": \(rounded(batched))}
+        """)
+    }
+
+    private func seconds(since start: ContinuousClock.Instant) -> Double {
+        let d = ContinuousClock.now - start
+        return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+
+    private func rounded(_ v: Double) -> Double { (v * 10).rounded() / 10 }
+}
