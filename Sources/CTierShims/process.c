@@ -41,26 +41,37 @@ static int write_full(int fd, const void *buffer, size_t size)
     return 0;
 }
 
-int ctiershims_spawn_gated(char *const argv[], struct ctiershims_gated_child *child)
+/* Creates the gate (parent -> child) and report (child -> parent) pipes and forks.
+ * Returns the pid (0 in the child), or -1 with *err set and nothing left open. */
+static pid_t fork_with_pipes(int gate[2], int report[2], int *err)
 {
-    int gate[2], report[2];
-    if (pipe2(gate, O_CLOEXEC) != 0)
-        return errno;
+    if (pipe2(gate, O_CLOEXEC) != 0) {
+        *err = errno;
+        return -1;
+    }
     if (pipe2(report, O_CLOEXEC) != 0) {
-        int err = errno;
+        *err = errno;
         close(gate[0]);
         close(gate[1]);
-        return err;
+        return -1;
     }
     pid_t pid = fork();
     if (pid < 0) {
-        int err = errno;
+        *err = errno;
         close(gate[0]);
         close(gate[1]);
         close(report[0]);
         close(report[1]);
-        return err;
     }
+    return pid;
+}
+
+int ctiershims_spawn_gated(char *const argv[], struct ctiershims_gated_child *child)
+{
+    int gate[2], report[2], err = 0;
+    pid_t pid = fork_with_pipes(gate, report, &err);
+    if (pid < 0)
+        return err;
     if (pid == 0) {
         /* Child: only async-signal-safe calls until exec. */
         close(gate[1]);
@@ -185,24 +196,10 @@ static uint64_t touch_pages(const uint8_t *kinds, size_t pages)
 
 int ctiershims_fork_toucher(const uint8_t *kinds, size_t pages, struct ctiershims_toucher *toucher)
 {
-    int gate[2], report[2];
-    if (pipe2(gate, O_CLOEXEC) != 0)
-        return errno;
-    if (pipe2(report, O_CLOEXEC) != 0) {
-        int err = errno;
-        close(gate[0]);
-        close(gate[1]);
+    int gate[2], report[2], err = 0;
+    pid_t pid = fork_with_pipes(gate, report, &err);
+    if (pid < 0)
         return err;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        int err = errno;
-        close(gate[0]);
-        close(gate[1]);
-        close(report[0]);
-        close(report[1]);
-        return err;
-    }
     if (pid == 0) {
         close(gate[1]);
         close(report[0]);
