@@ -1,4 +1,5 @@
 import ArgumentParser
+import TierCore
 import TierInfer
 
 /// `tierkit bench infer`: prefill and decode throughput of the built-in runtime, as llama-bench
@@ -19,7 +20,10 @@ struct BenchInfer: ParsableCommand {
     var genTokens: Int = 128
 
     @Option(help: "Sequences decoding together in the batched decode test.")
-    var batch: Int = 4
+    var batch: Int = 8
+
+    @Option(help: "Context length of the long-context decode test (prefilled in chunks, measured once).")
+    var longContext: Int = 4096
 
     @Option(help: "Compute threads.")
     var threads: Int = 2
@@ -29,10 +33,12 @@ struct BenchInfer: ParsableCommand {
 
     func run() throws {
         let (_, loaded) = try loadModel(path: model)
+        let longDecode = 32
         let runtime = LlamaRuntime(
             model: loaded, threads: threads, maxBatchTokens: max(promptTokens, batch), maxLogitRows: max(1, batch),
-            maxSequences: max(1, batch), kvBlocks: max(1, batch) * ((promptTokens + genTokens) / 16 + 2),
-            maxLength: promptTokens + genTokens + 16)
+            maxSequences: max(1, batch),
+            kvBlocks: max(max(1, batch) * ((promptTokens + genTokens) / 16 + 2), (longContext + longDecode) / 16 + 2),
+            maxLength: max(promptTokens + genTokens, longContext + longDecode) + 16)
         let cache = runtime.cache
         var prefill = 0.0, decode = 0.0, batched = 0.0
         var step = StepBatch()
@@ -69,10 +75,35 @@ struct BenchInfer: ParsableCommand {
             batched = max(batched, Double(genTokens * batch) / seconds(since: start))
             for s in slots { cache.closeSequence(s) }
         }
+        // Decode speed with a long context: prefill it in prompt-sized chunks, then time decoding.
+        var longDecodeSpeed = 0.0
+        if longContext > 0 {
+            let slot = cache.openSequence()!
+            var position = 0
+            while position < longContext {
+                step.removeAll()
+                let end = min(longContext, position + promptTokens)
+                for p in position..<end { step.append(token: Int32(100 + p % 1000), slot: slot, position: p, logits: p == end - 1) }
+                try runtime.forward(step)
+                position = end
+            }
+            var token: Int32 = 1
+            let start = ContinuousClock.now
+            for p in longContext..<longContext + longDecode {
+                step.removeAll()
+                step.append(token: token, slot: slot, position: p, logits: true)
+                try runtime.forward(step)
+                token = Sampler.argmax(runtime.logits(row: 0))
+            }
+            longDecodeSpeed = Double(longDecode) / seconds(since: start)
+            cache.closeSequence(slot)
+        }
         print("""
-        {"threads": \(threads), "prefill_tokens": \(promptTokens), "prefill_tok_s": \(rounded(prefill)), \
-        "decode_tokens": \(genTokens), "decode_tok_s": \(rounded(decode)), \
-        "batch": \(batch), "batched_decode_tok_s": \(rounded(batched))}
+        {"threads": \(threads), "prompt_tokens": \(promptTokens), "prefill_tokens_per_second": \(rounded(prefill)), \
+        "decode_tokens": \(genTokens), "decode_tokens_per_second": \(rounded(decode)), \
+        "long_context": \(longContext), "decode_tokens_per_second_at_\(longContext)": \(rounded(longDecodeSpeed)), \
+        "batch": \(batch), "batch\(batch)_decode_tokens_per_second": \(rounded(batched)), \
+        "peak_rss_bytes": \(peakResidentBytes())}
         """)
     }
 
