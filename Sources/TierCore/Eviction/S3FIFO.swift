@@ -59,9 +59,7 @@ public struct S3FIFO: EvictionPolicy {
     @usableFromInline let nodes = NodePool<S3FIFONode>()
     @usableFromInline var small = ListHead()
     @usableFromInline var main = ListHead()
-    @usableFromInline let ghostIndex = IdTable()
-    @usableFromInline let ghostNodes = NodePool<ObjectNode>()
-    @usableFromInline var ghost = ListHead()
+    @usableFromInline var ghost: GhostQueue
     /// Set by a lookup that found the id in the ghost queue; the following
     /// insert then goes to main.
     @usableFromInline var hitOnGhost = false
@@ -76,6 +74,7 @@ public struct S3FIFO: EvictionPolicy {
         smallCapacity = Int64(Double(capacity) * smallRatio)
         mainCapacity = capacity - smallCapacity
         ghostCapacity = Int64(Double(capacity) * ghostRatio)
+        ghost = GhostQueue(capacity: ghostCapacity)
         moveThreshold = Int32(threshold)
     }
 
@@ -102,9 +101,7 @@ public struct S3FIFO: EvictionPolicy {
         // A resident object is never in the ghost queue (ids enter it only as
         // they leave the small queue, and any request takes them out), so the
         // ghost is consulted only on a miss, as libCacheSim's order implies.
-        if ghostCapacity > 0, let g = ghostIndex.remove(request.id) {
-            ghostNodes.unlink(g, &ghost, size: ghostNodes[g].size)
-            ghostNodes.free(g)
+        if ghostCapacity > 0, ghost.forget(request.id) {
             hitOnGhost = true
         }
         return false
@@ -159,7 +156,7 @@ public struct S3FIFO: EvictionPolicy {
                 nodes.pushHead(i, &main, size: size)
             } else {
                 let id = nodes[i].id
-                if ghostCapacity > 0 { remember(id, size: size) }
+                if ghostCapacity > 0 { ghost.remember(id, size: size) }
                 index.remove(id)
                 nodes.free(i)
                 return Victim(id: id, size: size)
@@ -196,28 +193,10 @@ public struct S3FIFO: EvictionPolicy {
         return victim
     }
 
-    /// libCacheSim's `ghost->get`: a byte-sized FIFO of ids.
-    @inlinable
-    mutating func remember(_ id: UInt64, size: Int64) {
-        if ghostIndex.find(id) != nil || size > ghostCapacity { return }
-        while ghost.bytes + size > ghostCapacity {
-            let t = ghost.tail
-            ghostNodes.unlink(t, &ghost, size: ghostNodes[t].size)
-            ghostIndex.remove(ghostNodes[t].id)
-            ghostNodes.free(t)
-        }
-        let g = ghostNodes.allocate(ObjectNode(id: id, size: size))
-        ghostNodes.pushHead(g, &ghost, size: size)
-        ghostIndex.set(id, g)
-    }
-
     /// Removes a resident object (and forgets a ghost entry for `id`);
     /// returns whether the object was resident.
     public mutating func remove(_ id: UInt64) -> Bool {
-        if let g = ghostIndex.remove(id) {
-            ghostNodes.unlink(g, &ghost, size: ghostNodes[g].size)
-            ghostNodes.free(g)
-        }
+        ghost.forget(id)
         guard let i = index.remove(id) else { return false }
         if nodes[i].inMain {
             nodes.unlink(i, &main, size: nodes[i].size)

@@ -49,9 +49,7 @@ public struct TwoQ: EvictionPolicy {
     @usableFromInline let nodes = NodePool<TwoQNode>()
     @usableFromInline var ain = ListHead()
     @usableFromInline var am = ListHead()
-    @usableFromInline let ghostIndex = IdTable()
-    @usableFromInline let ghostNodes = NodePool<ObjectNode>()
-    @usableFromInline var aout = ListHead()
+    @usableFromInline var aout: GhostQueue
     /// Set by a lookup that found the id in A1out; the following insert goes to Am.
     @usableFromInline var hitOnGhost = false
 
@@ -62,6 +60,7 @@ public struct TwoQ: EvictionPolicy {
         self.capacity = capacity
         ainCapacity = Int64(Double(capacity) * ainRatio)
         aoutCapacity = Int64(Double(capacity) * aoutRatio)
+        aout = GhostQueue(capacity: aoutCapacity)
         amCapacity = capacity - ainCapacity
     }
 
@@ -91,9 +90,7 @@ public struct TwoQ: EvictionPolicy {
     public mutating func lookup(_ request: Request) -> Bool {
         hitOnGhost = false
         guard let i = index.find(request.id) else {
-            if let g = ghostIndex.remove(request.id) {
-                ghostNodes.unlink(g, &aout, size: ghostNodes[g].size)
-                ghostNodes.free(g)
+            if aout.forget(request.id) {
                 hitOnGhost = true
             }
             return false
@@ -135,7 +132,7 @@ public struct TwoQ: EvictionPolicy {
         // shares; with A1in over half the cache it can be, and then A1in yields.
         if ain.bytes > ainCapacity || am.isEmpty {
             let i = ain.tail
-            remember(nodes[i].id, size: nodes[i].size)
+            aout.remember(nodes[i].id, size: nodes[i].size)
             return drop(i)
         }
         return drop(am.tail)
@@ -154,28 +151,10 @@ public struct TwoQ: EvictionPolicy {
         return victim
     }
 
-    /// libCacheSim's `Aout->get`: a byte-sized FIFO of ids.
-    @inlinable
-    mutating func remember(_ id: UInt64, size: Int64) {
-        if ghostIndex.find(id) != nil || size > aoutCapacity { return }
-        while aout.bytes + size > aoutCapacity {
-            let t = aout.tail
-            ghostNodes.unlink(t, &aout, size: ghostNodes[t].size)
-            ghostIndex.remove(ghostNodes[t].id)
-            ghostNodes.free(t)
-        }
-        let g = ghostNodes.allocate(ObjectNode(id: id, size: size))
-        ghostNodes.pushHead(g, &aout, size: size)
-        ghostIndex.set(id, g)
-    }
-
     /// Removes a resident object (and forgets an A1out entry for `id`);
     /// returns whether the object was resident.
     public mutating func remove(_ id: UInt64) -> Bool {
-        if let g = ghostIndex.remove(id) {
-            ghostNodes.unlink(g, &aout, size: ghostNodes[g].size)
-            ghostNodes.free(g)
-        }
+        aout.forget(id)
         guard let i = index.remove(id) else { return false }
         if nodes[i].inAm {
             nodes.unlink(i, &am, size: nodes[i].size)
