@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "TierCore", targets: ["TierCore"]),
         .library(name: "TierInfer", targets: ["TierInfer"]),
         .library(name: "TierBPF", targets: ["TierBPF"]),
+        .library(name: "TierHost", targets: ["TierHost"]),
         .executable(name: "tierkit", targets: ["tierkit"]),
     ],
     dependencies: [
@@ -54,12 +55,15 @@ let package = Package(
             ],
             plugins: ["BPFCompilerPlugin"]
         ),
+        // The host: /proc and /sys, pidfds and process_madvise, swap and zram, file I/O.
+        .target(name: "TierHost", dependencies: ["TierCore", "CTierShims"]),
         .executableTarget(
             name: "tierkit",
             dependencies: [
                 "TierCore",
                 "TierInfer",
                 "TierBPF",
+                "TierHost",
                 "CTierShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -68,6 +72,7 @@ let package = Package(
         .testTarget(name: "TierCoreTests", dependencies: ["TierCore"]),
         .testTarget(name: "TierInferTests", dependencies: ["TierInfer", "TierCore"]),
         .testTarget(name: "TierBPFTests", dependencies: ["TierBPF", "TierCore", "CTierShims", "CLibBPF"]),
+        .testTarget(name: "TierHostTests", dependencies: ["TierHost", "TierCore"]),
     ],
     swiftLanguageModes: [.v6]
 )
