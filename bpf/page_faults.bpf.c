@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* User page faults of selected processes, streamed or aggregated per page.
+/* User page faults of selected processes, streamed or aggregated per page, and the other page
+ * event sources (vmscan, filemap, LRU, migration, DAMON), each a program loaded only when its
+ * source is chosen.
  *
  * tp_btf/page_fault_user fires once per user-mode fault, before the kernel resolves it, so a
- * process's first touch of each 4 KiB page shows up exactly once. The filter (target tgids,
- * cgroup) runs here so unrelated faults cost a few instructions and never reach user space. */
+ * process's first touch of each 4 KiB page shows up exactly once, and the PTE still holds what
+ * the fault found (a swap entry for a refault). The filter (target tgids, cgroup) runs here so
+ * unrelated faults cost a few instructions and never reach user space. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include "tierkit_events.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -19,6 +23,14 @@ const volatile struct tk_config tk_config = {
     .page_shift = 12,
     .follow_forks = 0,
     .wakeup_bytes = 0,
+    .detect_refaults = 0,
+    .pgtable_levels = 4,
+    .page_offset = 0xffff888000000000ULL,
+    .page_offset_symbol = 0,
+    .vmemmap_base = 0xffffea0000000000ULL,
+    .vmemmap_symbol = 0,
+    .sources = 0,
+    .kernel_threads = 1,
 };
 
 /* Thread group ids to record; the value is unused. */
@@ -34,6 +46,12 @@ struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
     __uint(max_entries, 16 * 1024 * 1024);
 } events SEC(".maps");
+
+/* Events of the sources other than faults; resized by the loader. */
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 4 * 1024 * 1024);
+} page_events SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
@@ -66,22 +84,31 @@ static __always_inline __u8 access_kind(unsigned long error_code)
 }
 
 static __always_inline void aggregate(__u32 pid, unsigned long address, unsigned long error_code,
-                                      __u8 kind, __u64 now)
+                                      __u8 kind, __u8 fault_flags, __u64 now)
 {
     struct tk_page_key key = { .pid = pid, .page = address >> tk_config.page_shift };
+    /* Most faults are first touches: try the insert first, so a new page costs one map
+     * operation; it fails when the page is already there (or the map is full). */
+    struct tk_page_stats fresh = {
+        .count = 1,
+        .refaults = fault_flags & TK_FAULT_REFAULT ? 1 : 0,
+        .first_ns = now,
+        .last_ns = now,
+        .reads = kind == TK_ACCESS_READ,
+        .writes = kind == TK_ACCESS_WRITE,
+        .execs = kind == TK_ACCESS_EXEC,
+        .error_bits = (__u16)error_code,
+    };
+    if (bpf_map_update_elem(&pages, &key, &fresh, BPF_NOEXIST) == 0)
+        return;
     struct tk_page_stats *stats = bpf_map_lookup_elem(&pages, &key);
     if (!stats) {
-        struct tk_page_stats fresh = { .first_ns = now };
-        /* Fails when another CPU inserted the page meanwhile (then update that entry) or when
-         * the map is full (then the lookup fails too and the page is counted as dropped). */
-        bpf_map_update_elem(&pages, &key, &fresh, BPF_NOEXIST);
-        stats = bpf_map_lookup_elem(&pages, &key);
-        if (!stats) {
-            count(TK_COUNTER_PAGES_FULL);
-            return;
-        }
+        count(TK_COUNTER_PAGES_FULL);
+        return;
     }
     __sync_fetch_and_add(&stats->count, 1);
+    if (fault_flags & TK_FAULT_REFAULT)
+        __sync_fetch_and_add(&stats->refaults, 1);
     if (kind == TK_ACCESS_WRITE)
         __sync_fetch_and_add(&stats->writes, 1);
     else if (kind == TK_ACCESS_EXEC)
@@ -90,6 +117,63 @@ static __always_inline void aggregate(__u32 pid, unsigned long address, unsigned
         __sync_fetch_and_add(&stats->reads, 1);
     stats->last_ns = now;
     stats->error_bits |= (__u16)error_code;
+}
+
+/* x86-64 page-table entry bits (arch/x86/include/asm/pgtable_types.h). */
+#define TK_PTE_PRESENT 0x001ULL
+#define TK_PTE_PSE 0x080ULL      /* huge page at the PUD or PMD level */
+#define TK_PTE_PROTNONE 0x100ULL /* present but inaccessible (NUMA hinting) */
+#define TK_PTE_ERRATUM 0x060ULL  /* accessed/dirty bits a none PTE may carry (KNL erratum) */
+#define TK_PTE_ADDRESS 0x000ffffffffff000ULL
+/* A non-present, non-none PTE holds a swap entry whose type is in the top 5 bits; types from
+ * MAX_SWAPFILES (at least 32 - 4 device - 3 migration - 1 hwpoison - 1 marker = 23) up are
+ * migration, device, hwpoison or marker entries, not swap. */
+#define TK_SWAP_TYPE_SHIFT 59
+#define TK_MAX_SWAPFILES 23
+
+/* Reads entry `index` of the page table at physical address `table`; 0 when unreadable. */
+static __always_inline __u64 table_entry(__u64 page_offset, __u64 table, unsigned long index)
+{
+    __u64 entry = 0;
+    bpf_probe_read_kernel(&entry, sizeof(entry), (void *)(page_offset + table + index * 8));
+    return entry;
+}
+
+/* Whether the current process's PTE for `address` holds a swap entry (the fault fires before
+ * the kernel handles it, so this is the state the fault found). Walks the page tables through
+ * the direct map; any level missing or huge means "no". */
+static __always_inline bool pte_is_swap_entry(unsigned long address)
+{
+    struct task_struct *task = bpf_get_current_task_btf();
+    struct mm_struct *mm = task->mm;
+    if (!mm)
+        return false;
+    __u64 page_offset = tk_config.page_offset;
+    if (tk_config.page_offset_symbol)
+        bpf_probe_read_kernel(&page_offset, sizeof(page_offset), (void *)tk_config.page_offset_symbol);
+    __u64 entry = 0;
+    unsigned long top_shift = tk_config.pgtable_levels == 5 ? 48 : 39;
+    if (bpf_probe_read_kernel(&entry, sizeof(entry), (void *)mm->pgd + ((address >> top_shift) & 511) * 8))
+        return false;
+    if (tk_config.pgtable_levels == 5) { /* the P4D level */
+        if (!(entry & TK_PTE_PRESENT))
+            return false;
+        entry = table_entry(page_offset, entry & TK_PTE_ADDRESS, (address >> 39) & 511);
+    }
+    if (!(entry & TK_PTE_PRESENT)) /* P4D (PGD with 4 levels) entry */
+        return false;
+    entry = table_entry(page_offset, entry & TK_PTE_ADDRESS, (address >> 30) & 511);
+    if (!(entry & TK_PTE_PRESENT) || (entry & TK_PTE_PSE)) /* PUD */
+        return false;
+    entry = table_entry(page_offset, entry & TK_PTE_ADDRESS, (address >> 21) & 511);
+    if (!(entry & TK_PTE_PRESENT) || (entry & TK_PTE_PSE)) /* PMD */
+        return false;
+    entry = table_entry(page_offset, entry & TK_PTE_ADDRESS, (address >> 12) & 511);
+    if (entry & (TK_PTE_PRESENT | TK_PTE_PROTNONE))
+        return false;
+    if ((entry & ~TK_PTE_ERRATUM) == 0)
+        return false;
+    return (entry >> TK_SWAP_TYPE_SHIFT) < TK_MAX_SWAPFILES;
 }
 
 SEC("tp_btf/page_fault_user")
@@ -107,9 +191,13 @@ int BPF_PROG(tk_page_fault_user, unsigned long address, struct pt_regs *regs, un
     count(TK_COUNTER_MATCHED);
     __u64 now = bpf_ktime_get_ns();
     __u8 kind = access_kind(error_code);
+    /* A present page (protection fault) cannot be swapped out: skip the walk. */
+    __u8 fault_flags = 0;
+    if (tk_config.detect_refaults && !(error_code & TK_PF_PROT) && pte_is_swap_entry(address))
+        fault_flags = TK_FAULT_REFAULT;
 
     if (tk_config.mode == TK_MODE_AGGREGATE) {
-        aggregate(pid, address, error_code, kind, now);
+        aggregate(pid, address, error_code, kind, fault_flags, now);
         return 0;
     }
 
@@ -124,6 +212,7 @@ int BPF_PROG(tk_page_fault_user, unsigned long address, struct pt_regs *regs, un
     event->tid = (__u32)id;
     event->error_code = (__u16)error_code;
     event->kind = kind;
+    event->fault_flags = fault_flags;
     __builtin_memset(event->reserved, 0, sizeof(event->reserved));
     /* Waking the reader for every event adds work to every fault; the reader also polls with
      * a timeout, so below the threshold events wait at most that long. */
@@ -147,5 +236,240 @@ int BPF_PROG(tk_process_fork, struct task_struct *parent, struct task_struct *ch
         return 0;
     if (bpf_map_lookup_elem(&target_pids, &parent_pid))
         bpf_map_update_elem(&target_pids, &child_pid, &one, BPF_ANY);
+    return 0;
+}
+
+/* ---- The other sources: one tk_page_event each, through page_events. ---- */
+
+#define TK_PF_KTHREAD 0x00200000 /* task_struct.flags: a kernel thread */
+
+/* Whether an event in the current task's context passes the filters: a target process (or
+ * anything when no target filter), in the cgroup when one is set; kernel threads (kswapd,
+ * kcompactd, kdamond, writeback workers) pass when kernel_threads is set, since they act on
+ * everyone's pages. */
+static __always_inline bool current_passes(void)
+{
+    if (tk_config.kernel_threads) {
+        struct task_struct *task = bpf_get_current_task_btf();
+        if (task->flags & TK_PF_KTHREAD)
+            return true;
+    }
+    __u32 pid = bpf_get_current_pid_tgid() >> 32;
+    if (tk_config.filter_pids && !bpf_map_lookup_elem(&target_pids, &pid))
+        return false;
+    if (tk_config.cgroup_id &&
+        bpf_get_current_ancestor_cgroup_id(tk_config.cgroup_level) != tk_config.cgroup_id)
+        return false;
+    return true;
+}
+
+/* Reserves a page event with the common fields filled in; NULL (counted) when the ring buffer
+ * is full. */
+static __always_inline struct tk_page_event *page_event(__u8 kind)
+{
+    count(TK_COUNTER_EVENTS);
+    struct tk_page_event *event = bpf_ringbuf_reserve(&page_events, sizeof(*event), 0);
+    if (!event) {
+        count(TK_COUNTER_EVENTS_LOST);
+        return NULL;
+    }
+    __u64 id = bpf_get_current_pid_tgid();
+    event->time_ns = bpf_ktime_get_ns();
+    event->address = 0;
+    event->value = 0;
+    event->pid = id >> 32;
+    event->tid = (__u32)id;
+    event->count = 0;
+    event->aux = 0;
+    event->flags = 0;
+    event->kind = kind;
+    event->reserved = 0;
+    event->aux2 = 0;
+    return event;
+}
+
+static __always_inline void submit(struct tk_page_event *event)
+{
+    bpf_ringbuf_submit(event, 0);
+}
+
+static __always_inline __u32 folio_pages(struct folio *folio)
+{
+    if (!(folio->flags.f & (1UL << PG_head)))
+        return 1;
+    return folio->_nr_pages;
+}
+
+/* A kernel pointer's value as a number: the verifier forbids arithmetic on trusted pointers,
+ * so the value is copied out of the stack slot that holds it. */
+static __always_inline __u64 pointer_value(const void *pointer)
+{
+    __u64 value = 0;
+    bpf_probe_read_kernel(&value, sizeof(value), &pointer);
+    return value;
+}
+
+static __always_inline bool folio_anon(struct folio *folio)
+{
+    return (pointer_value(folio->mapping) & 1) != 0; /* FOLIO_MAPPING_ANON */
+}
+
+/* The folio's physical address: its struct page's index in the vmemmap array. */
+static __always_inline __u64 folio_physical(struct folio *folio)
+{
+    __u64 vmemmap = tk_config.vmemmap_base;
+    if (tk_config.vmemmap_symbol)
+        bpf_probe_read_kernel(&vmemmap, sizeof(vmemmap), (void *)tk_config.vmemmap_symbol);
+    return (pointer_value(folio) - vmemmap) / bpf_core_type_size(struct page) << 12;
+}
+
+static __always_inline __u16 folio_kind_flags(struct folio *folio)
+{
+    __u16 flags = folio_anon(folio) ? TK_PAGE_ANON : TK_PAGE_FILE;
+    if (folio_pages(folio) > 1)
+        flags |= TK_PAGE_HUGE;
+    return flags;
+}
+
+static __always_inline void reclaim_event(int nid, unsigned long scanned, unsigned long reclaimed, __u16 flags)
+{
+    if (!(tk_config.sources & TK_SOURCE_RECLAIM) || reclaimed == 0 || !current_passes())
+        return;
+    struct tk_page_event *event = page_event(TK_EVENT_RECLAIM);
+    if (!event)
+        return;
+    event->value = scanned;
+    event->count = reclaimed;
+    event->aux = nid;
+    event->flags = flags;
+    submit(event);
+}
+
+/* kswapd and direct reclaim: one event per inactive-list shrink that freed pages. */
+SEC("tp_btf/mm_vmscan_lru_shrink_inactive")
+int BPF_PROG(tk_vmscan_shrink_inactive, int nid, unsigned long nr_scanned, unsigned long nr_reclaimed,
+             struct reclaim_stat *stat, int priority, int file)
+{
+    reclaim_event(nid, nr_scanned, nr_reclaimed, file ? TK_PAGE_FILE : TK_PAGE_ANON);
+    return 0;
+}
+
+/* reclaim_pages(): MADV_PAGEOUT, process_madvise, DAMON's pageout action. */
+SEC("tp_btf/mm_vmscan_reclaim_pages")
+int BPF_PROG(tk_vmscan_reclaim_pages, int nid, unsigned long nr_scanned, unsigned long nr_reclaimed,
+             struct reclaim_stat *stat)
+{
+    reclaim_event(nid, nr_scanned, nr_reclaimed, 0);
+    return 0;
+}
+
+/* A folio written out by reclaim (to swap, or a dirty file folio). */
+SEC("tp_btf/mm_vmscan_write_folio")
+int BPF_PROG(tk_vmscan_write_folio, struct folio *folio)
+{
+    if (!(tk_config.sources & TK_SOURCE_WRITEBACK) || !current_passes())
+        return 0;
+    struct tk_page_event *event = page_event(TK_EVENT_WRITEBACK);
+    if (!event)
+        return 0;
+    event->address = folio_physical(folio);
+    event->count = folio_pages(folio);
+    event->flags = folio_kind_flags(folio);
+    if (!folio_anon(folio) && folio->mapping)
+        event->value = BPF_CORE_READ(folio, mapping, host, i_ino);
+    submit(event);
+    return 0;
+}
+
+static __always_inline void filemap_event(struct folio *folio, __u8 kind)
+{
+    if (!(tk_config.sources & TK_SOURCE_FILEMAP) || !current_passes())
+        return;
+    struct tk_page_event *event = page_event(kind);
+    if (!event)
+        return;
+    struct inode *host = BPF_CORE_READ(folio, mapping, host);
+    event->address = folio->index << 12;
+    event->value = BPF_CORE_READ(host, i_ino);
+    event->aux = BPF_CORE_READ(host, i_sb, s_dev);
+    event->count = folio_pages(folio);
+    event->flags = TK_PAGE_FILE | (folio_pages(folio) > 1 ? TK_PAGE_HUGE : 0);
+    submit(event);
+}
+
+SEC("tp_btf/mm_filemap_add_to_page_cache")
+int BPF_PROG(tk_filemap_add, struct folio *folio)
+{
+    filemap_event(folio, TK_EVENT_PAGE_CACHE_INSERT);
+    return 0;
+}
+
+SEC("tp_btf/mm_filemap_delete_from_page_cache")
+int BPF_PROG(tk_filemap_delete, struct folio *folio)
+{
+    filemap_event(folio, TK_EVENT_PAGE_CACHE_DELETE);
+    return 0;
+}
+
+/* A folio put on an LRU list; aux is the list as the kernel numbers it (enum lru_list:
+ * 0 inactive anon, 1 active anon, 2 inactive file, 3 active file, 4 unevictable). */
+SEC("tp_btf/mm_lru_insertion")
+int BPF_PROG(tk_lru_insertion, struct folio *folio)
+{
+    if (!(tk_config.sources & TK_SOURCE_LRU) || !current_passes())
+        return 0;
+    struct tk_page_event *event = page_event(TK_EVENT_LRU_INSERT);
+    if (!event)
+        return 0;
+    unsigned long flags = folio->flags.f;
+    __u32 list;
+    if (flags & (1UL << PG_unevictable))
+        list = 4;
+    else
+        list = ((flags & (1UL << PG_swapbacked)) ? 0 : 2) + ((flags & (1UL << PG_active)) ? 1 : 0);
+    event->address = folio_physical(folio);
+    event->value = flags;
+    event->count = folio_pages(folio);
+    event->aux = list;
+    event->flags = folio_kind_flags(folio);
+    submit(event);
+    return 0;
+}
+
+/* The end of one migrate_pages() call. */
+SEC("tp_btf/mm_migrate_pages")
+int BPF_PROG(tk_migrate_pages, unsigned long succeeded, unsigned long failed, unsigned long thp_succeeded,
+             unsigned long thp_failed, unsigned long thp_split, unsigned long large_folio_split,
+             enum migrate_mode mode, int reason)
+{
+    if (!(tk_config.sources & TK_SOURCE_MIGRATE) || succeeded + failed == 0 || !current_passes())
+        return 0;
+    struct tk_page_event *event = page_event(TK_EVENT_MIGRATE);
+    if (!event)
+        return 0;
+    event->value = failed;
+    event->count = succeeded;
+    event->aux = reason;
+    event->aux2 = mode;
+    submit(event);
+    return 0;
+}
+
+/* One region of a running kdamond's aggregation, read as it is reported: nothing here starts,
+ * stops or configures DAMON. */
+SEC("tp_btf/damon_aggregated")
+int BPF_PROG(tk_damon_aggregated, unsigned int target_id, struct damon_region *region, unsigned int nr_regions)
+{
+    if (!(tk_config.sources & TK_SOURCE_DAMON) || !current_passes())
+        return 0;
+    struct tk_page_event *event = page_event(TK_EVENT_DAMON_REGION);
+    if (!event)
+        return 0;
+    event->address = region->ar.start;
+    event->value = region->ar.end;
+    event->count = region->nr_accesses;
+    event->aux = target_id;
+    event->aux2 = region->age;
+    submit(event);
     return 0;
 }

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/swap.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -134,6 +135,58 @@ static void close_other_fds(int a, int b)
     syscall(SYS_close_range, (unsigned)high + 1, ~0u, 0u);
 }
 
+/* Touches page i of `base` as kinds[i] says. */
+static void touch_range(char *base, const uint8_t *kinds, size_t pages)
+{
+    volatile char sink = 0;
+    for (size_t i = 0; i < pages; i++) {
+        char *page = base + i * CTIERSHIMS_PAGE;
+        switch (kinds[i]) {
+        case CTIERSHIMS_TOUCH_READ:
+            sink += *(volatile char *)page;
+            break;
+        case CTIERSHIMS_TOUCH_WRITE:
+            *(volatile char *)page = 1;
+            break;
+        case CTIERSHIMS_TOUCH_READ_WRITE:
+            sink += *(volatile char *)page;
+            *(volatile char *)page = 1;
+            break;
+        case CTIERSHIMS_TOUCH_EXEC:
+            ((void (*)(void))(void *)page)();
+            break;
+        default:
+            break;
+        }
+    }
+    (void)sink;
+}
+
+/* MADV_PAGEOUT of the range, then the number of its pages /proc/self/pagemap shows swapped
+ * (bit 62), or UINT64_MAX when that cannot be read. */
+static uint64_t page_out(char *base, size_t pages)
+{
+    if (madvise(base, pages * CTIERSHIMS_PAGE, MADV_PAGEOUT) != 0)
+        return UINT64_MAX;
+    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return UINT64_MAX;
+    uint64_t swapped = 0, entries[512];
+    for (size_t done = 0; done < pages;) {
+        size_t n = pages - done < 512 ? pages - done : 512;
+        off_t at = (off_t)(((uintptr_t)base / CTIERSHIMS_PAGE + done) * sizeof(uint64_t));
+        if (pread(fd, entries, n * sizeof(uint64_t), at) != (ssize_t)(n * sizeof(uint64_t))) {
+            close(fd);
+            return UINT64_MAX;
+        }
+        for (size_t i = 0; i < n; i++)
+            swapped += (entries[i] >> 62) & 1;
+        done += n;
+    }
+    close(fd);
+    return swapped;
+}
+
 /* The toucher child's work; returns the base address or 0. */
 static uint64_t touch_pages(const uint8_t *kinds, size_t pages)
 {
@@ -169,28 +222,7 @@ static uint64_t touch_pages(const uint8_t *kinds, size_t pages)
         close(fd);
     }
 
-    volatile char sink = 0;
-    for (size_t i = 0; i < pages; i++) {
-        char *page = base + i * CTIERSHIMS_PAGE;
-        switch (kinds[i]) {
-        case CTIERSHIMS_TOUCH_READ:
-            sink += *(volatile char *)page;
-            break;
-        case CTIERSHIMS_TOUCH_WRITE:
-            *(volatile char *)page = 1;
-            break;
-        case CTIERSHIMS_TOUCH_READ_WRITE:
-            sink += *(volatile char *)page;
-            *(volatile char *)page = 1;
-            break;
-        case CTIERSHIMS_TOUCH_EXEC:
-            ((void (*)(void))(void *)page)();
-            break;
-        default:
-            break;
-        }
-    }
-    (void)sink;
+    touch_range(base, kinds, pages);
     return (uint64_t)(uintptr_t)base;
 }
 
@@ -210,8 +242,18 @@ int ctiershims_fork_toucher(const uint8_t *kinds, size_t pages, struct ctiershim
         uint64_t base = touch_pages(kinds, pages);
         if (write_full(report[1], &base, sizeof base) != 0)
             _exit(1);
-        /* Stay alive, mappings intact, until the parent has read what it needs. */
+        /* Stay alive, mappings intact, until the parent has read what it needs; meanwhile
+         * run its commands. */
         while (read_full(gate[0], &go, 1) == 1) {
+            uint64_t reply = UINT64_MAX;
+            if (base && go == CTIERSHIMS_TOUCHER_PAGE_OUT) {
+                reply = page_out((char *)(uintptr_t)base, pages);
+            } else if (base && go == CTIERSHIMS_TOUCHER_RETOUCH) {
+                touch_range((char *)(uintptr_t)base, kinds, pages);
+                reply = base;
+            }
+            if (write_full(report[1], &reply, sizeof reply) != 0)
+                _exit(1);
         }
         _exit(base ? 0 : 1);
     }
@@ -232,6 +274,16 @@ uint64_t ctiershims_toucher_run(struct ctiershims_toucher *toucher)
     if (read_full(toucher->report_fd, &base, sizeof base) != (ssize_t)sizeof base)
         return 0;
     return base;
+}
+
+uint64_t ctiershims_toucher_command(struct ctiershims_toucher *toucher, char command)
+{
+    uint64_t reply = UINT64_MAX;
+    if (write_full(toucher->gate_fd, &command, 1) != 0)
+        return UINT64_MAX;
+    if (read_full(toucher->report_fd, &reply, sizeof reply) != (ssize_t)sizeof reply)
+        return UINT64_MAX;
+    return reply;
 }
 
 int ctiershims_toucher_finish(struct ctiershims_toucher *toucher)
@@ -265,4 +317,15 @@ int64_t ctiershims_fault_loop(size_t pages, size_t rounds)
         touched += (int64_t)pages;
     }
     return touched;
+}
+
+int ctiershims_swapon(const char *path, int priority)
+{
+    int flags = priority >= 0 ? SWAP_FLAG_PREFER | (priority & SWAP_FLAG_PRIO_MASK) : 0;
+    return swapon(path, flags) == 0 ? 0 : errno;
+}
+
+int ctiershims_swapoff(const char *path)
+{
+    return swapoff(path) == 0 ? 0 : errno;
 }

@@ -27,21 +27,27 @@ public struct PageFault: Sendable, Equatable {
     public var kind: PageAccessKind
     /// The raw x86 error code: bit 0 page present, 1 write, 2 user, 3 reserved bit, 4 fetch.
     public var errorCode: UInt16
+    /// The page's PTE held a swap entry when the fault happened: the page had been present and
+    /// was swapped out. Only when the recorder detects refaults.
+    public var refault: Bool
 
-    public init(timeNanoseconds: UInt64, address: UInt64, pid: Int32, tid: Int32, kind: PageAccessKind, errorCode: UInt16) {
+    public init(timeNanoseconds: UInt64, address: UInt64, pid: Int32, tid: Int32, kind: PageAccessKind,
+                errorCode: UInt16, refault: Bool = false) {
         self.timeNanoseconds = timeNanoseconds
         self.address = address
         self.pid = pid
         self.tid = tid
         self.kind = kind
         self.errorCode = errorCode
+        self.refault = refault
     }
 
     init(_ event: tk_fault_event) {
         self.init(
             timeNanoseconds: event.time_ns, address: event.address,
             pid: Int32(bitPattern: event.pid), tid: Int32(bitPattern: event.tid),
-            kind: PageAccessKind(rawValue: event.kind) ?? .read, errorCode: event.error_code)
+            kind: PageAccessKind(rawValue: event.kind) ?? .read, errorCode: event.error_code,
+            refault: event.fault_flags & UInt8(TK_FAULT_REFAULT.rawValue) != 0)
     }
 
     /// Whether the page was present (a protection fault: e.g. the first write after a read).
@@ -70,6 +76,8 @@ public struct PageKey: Hashable, Sendable, Comparable {
 /// Faults on one page, aggregated in the kernel.
 public struct PageFaultStatistics: Sendable, Equatable {
     public var count: UInt64
+    /// Faults that found the page swapped out.
+    public var refaults: UInt32
     public var firstNanoseconds: UInt64
     public var lastNanoseconds: UInt64
     public var reads: UInt32
@@ -79,7 +87,8 @@ public struct PageFaultStatistics: Sendable, Equatable {
     public var errorBits: UInt16
 
     init(_ stats: tk_page_stats) {
-        count = stats.count
+        count = UInt64(stats.count)
+        refaults = stats.refaults
         firstNanoseconds = stats.first_ns
         lastNanoseconds = stats.last_ns
         reads = stats.reads
@@ -97,4 +106,11 @@ public struct PageFaultCounters: Sendable, Equatable {
     public var lost: UInt64
     /// Aggregate mode: faults dropped because the page map was full.
     public var pagesDropped: UInt64
+    /// Events of the other sources that passed the filters.
+    public var events: UInt64 = 0
+    /// Events of the other sources dropped because their ring buffer was full.
+    public var eventsLost: UInt64 = 0
+
+    /// Everything the kernel could not deliver: faults and events, in either mode.
+    public var totalLost: UInt64 { lost + pagesDropped + eventsLost }
 }

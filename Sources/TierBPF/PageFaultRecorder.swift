@@ -6,12 +6,14 @@ import CTierShims
 #endif
 
 /// Records the user page faults of chosen processes (or of a cgroup) with
-/// `tp_btf/page_fault_user`, either streaming each fault or counting per page in the kernel.
+/// `tp_btf/page_fault_user`, either streaming each fault or counting per page in the kernel,
+/// and, when chosen, the other page-event sources (reclaim, writeback, page cache, LRU,
+/// migration, DAMON), streamed as `pageEvents`.
 ///
 /// Order of use: `init` (loads, attaches nothing), `addTarget` for each process, `attach()`,
 /// let the workload run, `detach()`, then read `counters()` and either consume `faults` (stream
-/// mode, which finishes after `detach()`) or `pageStatistics()` (aggregate mode).
-/// Not thread-safe: one owner.
+/// mode, which finishes after `detach()`) or `pageStatistics()` (aggregate mode), and
+/// `pageEvents`. Not thread-safe: one owner.
 public final class PageFaultRecorder {
     /// How faults reach user space.
     public enum Mode: Sendable {
@@ -38,9 +40,18 @@ public final class PageFaultRecorder {
         /// Stream mode: the kernel wakes the reader once this many bytes are queued (else the
         /// reader finds them at its next poll timeout, 50 ms); 0 wakes it for every fault.
         public var wakeupBytes: Int
+        /// What to record. Refault detection needs `faults`.
+        public var sources: PageEventSources
+        /// Size of the ring buffer of the other sources' events: a power of two, at least a page.
+        public var pageEventRingBufferBytes: Int
+        /// Events of kernel threads (kswapd, kcompactd, kdamond, writeback workers) pass the
+        /// target filters: they act on every process's pages. Faults are never from them.
+        public var kernelThreads: Bool
 
         public init(mode: Mode, filterByPID: Bool = true, followForks: Bool = false, cgroup: CgroupV2? = nil,
-                    ringBufferBytes: Int = 64 << 20, maxPages: Int = 1 << 20, wakeupBytes: Int = 256 << 10) {
+                    ringBufferBytes: Int = 64 << 20, maxPages: Int = 1 << 20, wakeupBytes: Int = 256 << 10,
+                    sources: PageEventSources = [.faults, .refaults], pageEventRingBufferBytes: Int = 8 << 20,
+                    kernelThreads: Bool = true) {
             self.mode = mode
             self.filterByPID = filterByPID
             self.followForks = followForks
@@ -48,6 +59,9 @@ public final class PageFaultRecorder {
             self.ringBufferBytes = ringBufferBytes
             self.maxPages = maxPages
             self.wakeupBytes = wakeupBytes
+            self.sources = sources
+            self.pageEventRingBufferBytes = pageEventRingBufferBytes
+            self.kernelThreads = kernelThreads
         }
     }
 
@@ -58,11 +72,19 @@ public final class PageFaultRecorder {
     private let counterMap: BPFMap
     private var links: [BPFLink] = []
     private let reader: RingBufferReader<tk_fault_event>?
+    private let eventReader: RingBufferReader<tk_page_event>?
 
-    /// Opens and loads the embedded `page_faults` program with `options`; attaches nothing.
+    /// Opens and loads the embedded `page_faults` programs of the chosen sources with
+    /// `options`; attaches nothing.
     public init(options: Options) throws(BPFError) {
         self.options = options
+        let sources = options.sources
+        guard !sources.isEmpty else { throw BPFError("choose sources", errno: EINVAL, detail: "no source chosen") }
+        if sources.contains(.refaults) && !sources.contains(.faults) {
+            throw BPFError("choose sources", errno: EINVAL, detail: "refaults are detected on faults: add the faults source")
+        }
         let object = try BPFObject(elf: EmbeddedBPFObjects.bytes(EmbeddedBPFObjects.pageFaults), name: "page_faults")
+        let layout = KernelLayout.current()
         var config = tk_config()
         config.mode = options.mode == .stream ? UInt32(TK_MODE_STREAM.rawValue) : UInt32(TK_MODE_AGGREGATE.rawValue)
         config.filter_pids = options.filterByPID ? 1 : 0
@@ -71,30 +93,46 @@ public final class PageFaultRecorder {
         config.page_shift = 12
         config.follow_forks = options.followForks ? 1 : 0
         config.wakeup_bytes = UInt32(clamping: min(options.wakeupBytes, options.ringBufferBytes / 2))
+        config.detect_refaults = sources.contains(.refaults) ? 1 : 0
+        config.pgtable_levels = layout.pageTableLevels
+        config.page_offset = layout.pageOffset
+        config.page_offset_symbol = layout.pageOffsetSymbol
+        config.vmemmap_base = layout.vmemmapBase
+        config.vmemmap_symbol = layout.vmemmapSymbol
+        config.sources = sources.intersection(.pageEventSources).rawValue
+        config.kernel_threads = options.kernelThreads ? 1 : 0
         try object.setReadOnlyGlobal("tk_config", to: config)
         try object.program("tk_process_fork").setAutoload(options.followForks && options.filterByPID)
+        for (source, programs) in PageEventSources.programs {
+            for program in programs { try object.program(program).setAutoload(sources.contains(source)) }
+        }
 
         let events = try object.map("events")
+        let pageEvents = try object.map("page_events")
         let pages = try object.map("pages")
-        // The unused structure of the other mode is kept minimal.
-        try events.setMaxEntries(options.mode == .stream ? options.ringBufferBytes : Int(getpagesize()))
-        try pages.setMaxEntries(options.mode == .aggregate ? options.maxPages : 1)
+        // The structures of modes and sources not chosen are kept minimal.
+        let streamFaults = options.mode == .stream && sources.contains(.faults)
+        let streamEvents = !sources.isDisjoint(with: .pageEventSources)
+        try events.setMaxEntries(streamFaults ? options.ringBufferBytes : Int(getpagesize()))
+        try pageEvents.setMaxEntries(streamEvents ? options.pageEventRingBufferBytes : Int(getpagesize()))
+        try pages.setMaxEntries(options.mode == .aggregate && sources.contains(.faults) ? options.maxPages : 1)
         try object.load()
 
         self.object = object
         self.targets = try object.map("target_pids")
         self.pages = pages
         self.counterMap = try object.map("counters")
-        if options.mode == .stream {
-            reader = try RingBufferReader<tk_fault_event>(map: events)
-        } else {
-            reader = nil
-        }
+        reader = streamFaults ? try RingBufferReader<tk_fault_event>(map: events) : nil
+        eventReader = streamEvents ? try RingBufferReader<tk_page_event>(map: pageEvents) : nil
     }
 
     /// Stream mode: the faults, in batches, until `detach()` has drained the ring buffer.
-    /// Nil in aggregate mode.
+    /// Nil in aggregate mode or without the faults source.
     public var faults: AsyncStream<RecordBatch<tk_fault_event>>? { reader?.batches }
+
+    /// The other sources' events, in batches, until `detach()` has drained their ring buffer.
+    /// Nil when no such source is chosen.
+    public var pageEvents: AsyncStream<RecordBatch<tk_page_event>>? { eventReader?.batches }
 
     /// Starts recording `pid` (a thread group id).
     public func addTarget(pid: Int32) throws(BPFError) {
@@ -106,22 +144,31 @@ public final class PageFaultRecorder {
         try targets.delete(UInt32(bitPattern: pid))
     }
 
-    /// Attaches to `page_fault_user` (and `sched_process_fork` when following forks):
-    /// recording starts.
+    /// Attaches the chosen sources' programs (and `sched_process_fork` when following forks):
+    /// recording starts. On failure nothing stays attached.
     public func attach() throws(BPFError) {
         guard links.isEmpty else { return }
-        if options.followForks && options.filterByPID {
-            links.append(try object.program("tk_process_fork").attach())
+        do {
+            if options.followForks && options.filterByPID {
+                links.append(try object.program("tk_process_fork").attach())
+            }
+            for (source, programs) in PageEventSources.programs where options.sources.contains(source) {
+                for program in programs { links.append(try object.program(program).attach()) }
+            }
+        } catch {
+            for link in links.reversed() { link.detach() }
+            links = []
+            throw error
         }
-        links.append(try object.program("tk_page_fault_user").attach())
     }
 
-    /// Detaches (no new faults are recorded), then, in stream mode, delivers what the ring
-    /// buffer still holds and finishes `faults`.
+    /// Detaches (nothing new is recorded), then delivers what the ring buffers still hold and
+    /// finishes `faults` and `pageEvents`.
     public func detach() {
         for link in links.reversed() { link.detach() }
         links = []
         reader?.stop()
+        eventReader?.stop()
     }
 
     /// The kernel-side counters, summed over CPUs.
@@ -131,12 +178,15 @@ public final class PageFaultRecorder {
         }
         return PageFaultCounters(
             matched: try sum(TK_COUNTER_MATCHED), lost: try sum(TK_COUNTER_LOST),
-            pagesDropped: try sum(TK_COUNTER_PAGES_FULL))
+            pagesDropped: try sum(TK_COUNTER_PAGES_FULL), events: try sum(TK_COUNTER_EVENTS),
+            eventsLost: try sum(TK_COUNTER_EVENTS_LOST))
     }
 
-    /// Stream mode: records the ring buffer reader delivered, and records it skipped as malformed.
+    /// Records the ring buffer readers delivered (faults and page events together), and records
+    /// they skipped as malformed.
     public var delivered: (records: Int, malformed: Int) {
-        (reader?.deliveredRecords ?? 0, reader?.malformedRecords ?? 0)
+        ((reader?.deliveredRecords ?? 0) + (eventReader?.deliveredRecords ?? 0),
+         (reader?.malformedRecords ?? 0) + (eventReader?.malformedRecords ?? 0))
     }
 
     /// Aggregate mode: every page faulted so far with its statistics.

@@ -10,21 +10,30 @@ import TierCore
 struct RecordCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "record",
-        abstract: "Record the user page faults of processes with eBPF (needs root).",
+        abstract: "Record the page faults and page events of processes with eBPF (needs root).",
         discussion: """
             Either watches running processes (--pid, repeatable) or starts COMMAND held before \
             exec until the recorder is attached, so it is recorded from its first instruction. \
             Faults are filtered by process in the kernel. Stops when COMMAND (or every --pid \
             process) has exited, after --duration (COMMAND then gets SIGTERM), or on Ctrl-C.
 
+            Sources (--sources, comma-separated; default faults,refaults): faults (user page \
+            faults), refaults (faults on swapped-out pages, found from the PTE), reclaim, \
+            writeback (vmscan), filemap (page-cache insert/delete), lru (LRU insertion), \
+            migrate, damon (regions of a running kdamond, read passively). Events of kernel \
+            threads (kswapd, kdamond) pass the target filters unless --no-kernel-threads.
+
             Modes: stream sends every fault through a ring buffer; aggregate counts per page in \
-            the kernel. --out writes a .tkt page trace (mode events or aggregated), or CSV when it \
-            ends in .csv: time_ns,pid,tid,address,kind,error_code per fault, or \
-            pid,page,count,first_ns,last_ns,reads,writes,execs,error_bits per page. The \
-            summary gives faults by kind, distinct pages and the faults the kernel dropped.
+            the kernel (refaults too). Other sources' events are always streamed. --out writes a \
+            .tkt page trace (mode events or aggregated), or CSV when it ends in .csv: \
+            time_ns,pid,tid,address,kind,error_code,count,value,aux per fault or event, or \
+            pid,page,count,first_ns,last_ns,reads,writes,execs,error_bits,refaults per page. The \
+            summary gives faults by kind, refaults, events by kind, distinct pages and what the \
+            kernel dropped.
 
             Examples:
               tierkit record --out train.tkt -- python3 train.py
+              tierkit record --sources faults,refaults,reclaim,writeback,filemap --out run.tkt -- ./job
               tierkit record --mode aggregate --out pages.csv -- ./server --port 8080
               tierkit record --pid 1234 --pid 1240 --duration 10 --out faults.tkt
               tierkit record --cgroup /sys/fs/cgroup/unified/job --duration 30
@@ -58,6 +67,15 @@ struct RecordCommand: AsyncParsableCommand {
     @Option(help: "Stream mode: wake the reader once this much is queued (0: on every fault).")
     var wakeup: String = "256KiB"
 
+    @Option(help: "Comma-separated sources: faults, refaults, reclaim, writeback, filemap, lru, migrate, damon.")
+    var sources: String = "faults,refaults"
+
+    @Option(help: "Ring buffer size of the other sources' events, e.g. 8MiB; a power of two.")
+    var eventRingBuffer: String = "8MiB"
+
+    @Flag(inversion: .prefixedNo, help: "Record events of kernel threads (kswapd, kdamond) too, whatever the targets.")
+    var kernelThreads = true
+
     @Flag(help: "Show libbpf's messages on stderr.")
     var verbose = false
 
@@ -76,6 +94,18 @@ struct RecordCommand: AsyncParsableCommand {
             throw ValidationError("give either --pid or a command, not both")
         }
         if let duration, !(duration > 0) { throw ValidationError("--duration must be positive") }
+        let (chosen, unknown) = PageEventSources.parse(sources)
+        if let unknown {
+            throw ValidationError("--sources: unknown source '\(unknown)' (known: \(PageEventSources.named.map(\.name).joined(separator: ", ")))")
+        }
+        if chosen.isEmpty { throw ValidationError("--sources: choose at least one source") }
+        if chosen.contains(.refaults) && !chosen.contains(.faults) {
+            throw ValidationError("--sources: refaults are found on faults; add faults")
+        }
+        if mode == .aggregate && (format == .csv || (format == nil && out?.hasSuffix(".csv") == true))
+            && !chosen.isDisjoint(with: .pageEventSources) {
+            throw ValidationError("aggregate CSV holds pages only: write a .tkt to keep the other sources' events")
+        }
     }
 
     func run() async throws {
@@ -87,13 +117,19 @@ struct RecordCommand: AsyncParsableCommand {
         guard ringBytes >= 4096, ringBytes & (ringBytes - 1) == 0 else {
             throw ValidationError("--ring-buffer must be a power of two of at least 4KiB, not \(ringBuffer)")
         }
+        let eventRingBytes = try SizeSpec.parse(eventRingBuffer[...]).resolve(workingSet: 0, objectMode: false)
+        guard eventRingBytes >= 4096, eventRingBytes & (eventRingBytes - 1) == 0 else {
+            throw ValidationError("--event-ring-buffer must be a power of two of at least 4KiB, not \(eventRingBuffer)")
+        }
+        let chosen = PageEventSources.parse(sources).0
         let options = PageFaultRecorder.Options(
             mode: mode == .stream ? .stream : .aggregate,
             filterByPID: !(pids.isEmpty && command.isEmpty),
             followForks: followForks,
             cgroup: try cgroup.map { try CgroupV2(path: $0) },
             ringBufferBytes: Int(ringBytes),
-            wakeupBytes: Int(wakeup == "0" ? 0 : try SizeSpec.parse(wakeup[...]).resolve(workingSet: 0, objectMode: false)))
+            wakeupBytes: Int(wakeup == "0" ? 0 : try SizeSpec.parse(wakeup[...]).resolve(workingSet: 0, objectMode: false)),
+            sources: chosen, pageEventRingBufferBytes: Int(eventRingBytes), kernelThreads: kernelThreads)
         for pid in pids where !processExists(pid) { throw RecordError("no process \(pid)") }
         let recorder = try PageFaultRecorder(options: options)
         for pid in pids { try recorder.addTarget(pid: pid) }
@@ -108,16 +144,23 @@ struct RecordCommand: AsyncParsableCommand {
         let header = TKTPageFaultSink.header(
             targets: traceTargets(), mode: mode == .stream ? .events : .aggregated,
             kernelRelease: kernelRelease(), startMonotonicNs: monotonicNanoseconds(),
-            startRealtimeNs: realtimeNanoseconds())
-        // Stream mode: a task drains the ring buffer into the output while the workload runs.
+            startRealtimeNs: realtimeNanoseconds(), sources: chosen)
+        // A task drains the ring buffers into the output while the workload runs; in aggregate
+        // mode the pages follow once recording has stopped.
         let outPath = out
-        let consumer: Task<PageFaultSummary, any Error>? = recorder.faults.map { batches in
-            Task {
-                switch (format, outPath) {
-                case (.csv, let path?): try await drain(batches, into: CSVPageFaultSink(path: path))
-                case (.tkt, let path?): try await drain(batches, into: TKTPageFaultSink(path: path, header: header))
-                default: try await drain(batches, into: DiscardingSink())
-                }
+        let (pageMaps, pageMapContinuation) = AsyncStream<[PageKey: PageFaultStatistics]>.makeStream()
+        let faults = recorder.faults, events = recorder.pageEvents
+        let aggregate = mode == .aggregate
+        let consumer = Task<PageFaultSummary, any Error> {
+            switch (format, outPath) {
+            case (.csv, let path?) where aggregate:
+                try await drain(faults: faults, events: events, pages: pageMaps, into: AggregateCSV(path: path))
+            case (.csv, let path?):
+                try await drain(faults: faults, events: events, pages: pageMaps, into: CSVPageFaultSink(path: path))
+            case (.tkt, let path?):
+                try await drain(faults: faults, events: events, pages: pageMaps, into: TKTPageFaultSink(path: path, header: header))
+            default:
+                try await drain(faults: faults, events: events, pages: pageMaps, into: DiscardingSink())
             }
         }
 
@@ -152,27 +195,9 @@ struct RecordCommand: AsyncParsableCommand {
         }
 
         let counters = try recorder.counters()
-        var summary: PageFaultSummary
-        if let consumer {
-            summary = try await consumer.value
-        } else {
-            summary = PageFaultSummary()
-            let pages = try recorder.pageStatistics()
-            let keys = pages.keys.sorted()
-            for key in keys { summary.add(key, pages[key]!) }
-            switch (format, out) {
-            case (.csv, let path?):
-                let sink = try AggregateCSV(path: path)
-                for key in keys { try sink.write(key, pages[key]!) }
-                try sink.finish()
-            case (.tkt, let path?):
-                var sink = try TKTPageFaultSink(path: path, header: header)
-                for key in keys { try sink.write(key, pages[key]!) }
-                try sink.finish()
-            default:
-                break
-            }
-        }
+        if aggregate && chosen.contains(.faults) { pageMapContinuation.yield(try recorder.pageStatistics()) }
+        pageMapContinuation.finish()
+        let summary = try await consumer.value
         printSummary(summary, counters: counters, seconds: elapsed, exitStatus: exitStatus)
         if let out {
             fflush(stdout)
@@ -206,11 +231,19 @@ struct RecordCommand: AsyncParsableCommand {
             ["  exec", Int64(summary.byKind[2]).formatted()],
         ]
         if mode == .stream { rows.append(["  on present pages", Int64(summary.protectionFaults).formatted()]) }
+        if PageEventSources.parse(sources).0.contains(.refaults) {
+            rows.append(["refaults (page was swapped out)", Int64(summary.refaults).formatted()])
+        }
+        for kind in PageEventKind.allCases {
+            guard let tally = summary.events[kind] else { continue }
+            rows.append(["\(kind.name) events (their count)", "\(Int64(tally.records).formatted()) (\(Int64(tally.count).formatted()))"])
+        }
         rows += [
             ["distinct pages", Int64(summary.distinctPages).formatted()],
             ["matched in kernel", Int64(counters.matched).formatted()],
             [mode == .stream ? "lost (ring buffer full)" : "dropped (page map full)",
              Int64(mode == .stream ? counters.lost : counters.pagesDropped).formatted()],
+            ["events lost (ring buffer full)", Int64(counters.eventsLost).formatted()],
             ["seconds", String(format: "%.3f", seconds)],
             ["faults/s", String(format: "%.0f", Double(summary.faults) / max(seconds, 1e-9))],
         ]
@@ -228,26 +261,67 @@ struct RecordError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Stream mode's consumer: every fault into `sink` and the summary.
+/// The consumer: every streamed fault and event into `sink` as they arrive, then the
+/// aggregated pages (aggregate mode), and the summary.
 func drain<Sink: PageFaultSink>(
-    _ batches: AsyncStream<RecordBatch<tk_fault_event>>, into sink: Sink
+    faults: AsyncStream<RecordBatch<tk_fault_event>>?, events: AsyncStream<RecordBatch<tk_page_event>>?,
+    pages: AsyncStream<[PageKey: PageFaultStatistics]>, into sink: Sink
 ) async throws -> PageFaultSummary {
+    let merged = merge(faults: faults, events: events)
     var sink = sink
     var summary = PageFaultSummary()
-    for await batch in batches {
-        for index in batch.indices {
-            let fault = batch.fault(at: index)
-            summary.add(fault)
-            try sink.write(fault)
+    for await item in merged {
+        switch item {
+        case .faults(let batch):
+            for index in batch.indices {
+                let fault = batch.fault(at: index)
+                summary.add(fault)
+                try sink.write(fault)
+            }
+        case .events(let batch):
+            for index in batch.indices {
+                let event = batch.event(at: index)
+                summary.add(event)
+                try sink.write(event: event)
+            }
+        }
+    }
+    for await map in pages {
+        for key in map.keys.sorted() {
+            summary.add(key, map[key]!)
+            try sink.write(key, map[key]!)
         }
     }
     try sink.finish()
     return summary
 }
 
+/// A batch from one of the recorder's two ring buffers.
+enum RecordedBatch: Sendable {
+    case faults(RecordBatch<tk_fault_event>)
+    case events(RecordBatch<tk_page_event>)
+}
+
+/// One output, two ring buffers: both are forwarded into one stream, which finishes when both have.
+func merge(faults: AsyncStream<RecordBatch<tk_fault_event>>?, events: AsyncStream<RecordBatch<tk_page_event>>?)
+    -> AsyncStream<RecordedBatch>
+{
+    let (merged, continuation) = AsyncStream<RecordedBatch>.makeStream()
+    Task {
+        await withTaskGroup(of: Void.self) { group in
+            if let faults { group.addTask { for await batch in faults { continuation.yield(.faults(batch)) } } }
+            if let events { group.addTask { for await batch in events { continuation.yield(.events(batch)) } } }
+        }
+        continuation.finish()
+    }
+    return merged
+}
+
 /// No output file: the summary only.
 struct DiscardingSink: PageFaultSink {
     mutating func write(_ fault: PageFault) throws {}
+    mutating func write(event: PageEvent) throws {}
+    mutating func write(_ key: PageKey, _ stats: PageFaultStatistics) throws {}
     mutating func finish() throws {}
 }
 
@@ -260,19 +334,24 @@ func kernelRelease() -> String {
     }
 }
 
-/// Per-page rows of aggregate mode.
-struct AggregateCSV {
+/// Per-page rows of aggregate mode. Holds pages only: `record` refuses other sources with it,
+/// so no fault or event reaches it one by one.
+struct AggregateCSV: PageFaultSink {
     private let output: ByteOutput
 
     init(path: String) throws {
         output = try ByteOutput(path: path)
-        try output.write("pid,page,count,first_ns,last_ns,reads,writes,execs,error_bits\n")
+        try output.write("pid,page,count,first_ns,last_ns,reads,writes,execs,error_bits,refaults\n")
     }
+
+    func write(_ fault: PageFault) throws {}
+    func write(event: PageEvent) throws {}
 
     func write(_ key: PageKey, _ stats: PageFaultStatistics) throws {
         let fields: [UInt64] = [
             UInt64(key.pid), key.page, stats.count, stats.firstNanoseconds, stats.lastNanoseconds,
             UInt64(stats.reads), UInt64(stats.writes), UInt64(stats.executes), UInt64(stats.errorBits),
+            UInt64(stats.refaults),
         ]
         for (index, value) in fields.enumerated() {
             if index > 0 { try output.write(byte: UInt8(ascii: ",")) }

@@ -24,6 +24,9 @@ struct TouchPagesCommand: ParsableCommand {
     @Option(help: "Rounds.")
     var rounds: Int = 10
 
+    @Option(help: "Also write 'FAULTS SECONDS' to this file (for bench record).")
+    var report: String?
+
     func validate() throws {
         guard pages > 0, rounds > 0 else { throw ValidationError("--pages and --rounds must be positive") }
     }
@@ -34,5 +37,8 @@ struct TouchPagesCommand: ParsableCommand {
         let seconds = monotonicSeconds() - start
         guard touched >= 0 else { throw ValidationError("mmap of \(pages) pages failed") }
         print(String(format: "touch-pages: %lld faults in %.3f s: %.0f faults/s", touched, seconds, Double(touched) / seconds))
+        if let report {
+            try "\(touched) \(seconds)\n".write(toFile: report, atomically: false, encoding: .utf8)
+        }
     }
 }

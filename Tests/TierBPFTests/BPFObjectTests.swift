@@ -45,7 +45,8 @@ struct SharedLayoutTests {
         #expect(MemoryLayout<tk_fault_event>.size == 32)
         #expect(MemoryLayout<tk_page_key>.size == 16)
         #expect(MemoryLayout<tk_page_stats>.size == 40)
-        #expect(MemoryLayout<tk_config>.size == 32)
+        #expect(MemoryLayout<tk_config>.size == 80)
+        #expect(MemoryLayout<tk_page_event>.size == 48)
     }
 }
 
@@ -57,17 +58,25 @@ struct BPFObjectTests {
 
     @Test func readOnlyGlobalsAreCheckedByNameAndSize() throws {
         let object = try openPageFaults()
-        #expect(object.programNames == ["tk_page_fault_user", "tk_process_fork"])
+        #expect(object.programNames == [
+            "tk_page_fault_user", "tk_process_fork", "tk_vmscan_shrink_inactive", "tk_vmscan_reclaim_pages",
+            "tk_vmscan_write_folio", "tk_filemap_add", "tk_filemap_delete", "tk_lru_insertion", "tk_migrate_pages",
+            "tk_damon_aggregated",
+        ])
         #expect(throws: BPFError("find read-only global no_such_thing", errno: ENOENT, detail: "not in page_faults.rodata")) {
             try object.setReadOnlyGlobal("no_such_thing", to: UInt32(1))
         }
         do {
             try object.setReadOnlyGlobal("tk_config", to: UInt32(1))
-            Issue.record("a 4-byte value was accepted for a 32-byte global")
+            Issue.record("a 4-byte value was accepted for a \(MemoryLayout<tk_config>.size)-byte global")
         } catch {
             #expect(error.errno == EINVAL)
         }
-        try object.setReadOnlyGlobal("tk_config", to: tk_config(mode: 1, filter_pids: 1, cgroup_id: 0, cgroup_level: 0, page_shift: 12, follow_forks: 0, wakeup_bytes: 0))
+        var config = tk_config()
+        config.mode = 1
+        config.filter_pids = 1
+        config.page_shift = 12
+        try object.setReadOnlyGlobal("tk_config", to: config)
         #expect(throws: BPFError("find map nope", errno: ENOENT, detail: "not in object page_faults")) {
             _ = try object.map("nope")
         }
@@ -144,7 +153,7 @@ struct CSVSinkTests {
         try sink.write(PageFault(timeNanoseconds: 13, address: 0, pid: 5, tid: 7, kind: .execute, errorCode: 0x14))
         try sink.finish()
         let text = try readSmallFile(path)
-        #expect(text == CSVPageFaultSink.header + "12,5,6,0x7f0000001000,write,6\n13,5,7,0x0,exec,20\n")
+        #expect(text == CSVPageFaultSink.header + "12,5,6,0x7f0000001000,write,6,1,0,0\n13,5,7,0x0,exec,20,1,0,0\n")
     }
 
     @Test func summaryCountsKindsAndDistinctPages() {
@@ -170,7 +179,7 @@ struct TKTSinkTests {
         try sink.write(PageFault(timeNanoseconds: 1_500, address: 0x7f00_0000_1234, pid: 5, tid: 6, kind: .write, errorCode: 6))
         try sink.write(PageFault(timeNanoseconds: 2_000, address: 0x2000, pid: 5, tid: 5, kind: .execute, errorCode: 0x14))
         try sink.write(PageKey(pid: 5, page: 3), PageFaultStatistics(
-            tk_page_stats(count: 2, first_ns: 1_100, last_ns: 1_900, reads: 1, writes: 1, execs: 0, error_bits: 7, reserved: 0)))
+            tk_page_stats(count: 2, refaults: 0, first_ns: 1_100, last_ns: 1_900, reads: 1, writes: 1, execs: 0, error_bits: 7, reserved: 0)))
         try sink.finish()
 
         var reader = try PageTraceReader(path: path)

@@ -34,7 +34,46 @@ enum tk_counter {
     TK_COUNTER_MATCHED = 0,    /* faults that passed the filters */
     TK_COUNTER_LOST = 1,       /* ring buffer full: bpf_ringbuf_reserve failed */
     TK_COUNTER_PAGES_FULL = 2, /* aggregation map full: a new page could not be inserted */
-    TK_COUNTER_COUNT = 3,
+    TK_COUNTER_EVENTS = 3,     /* page events (sources other than faults) that passed the filters */
+    TK_COUNTER_EVENTS_LOST = 4, /* page_events ring buffer full: an event was dropped */
+    TK_COUNTER_COUNT = 5,
+};
+
+/* Bits of tk_fault_event.fault_flags. */
+enum tk_fault_flags {
+    /* Before the fault, the page's PTE held a swap entry: the page had been present and was
+     * swapped out (a refault). */
+    TK_FAULT_REFAULT = 1 << 0,
+};
+
+/* Kinds of tk_page_event; the numbers are the .tkt record kinds. */
+enum tk_page_event_kind {
+    TK_EVENT_RECLAIM = 5,
+    TK_EVENT_WRITEBACK = 6,
+    TK_EVENT_PAGE_CACHE_INSERT = 7,
+    TK_EVENT_PAGE_CACHE_DELETE = 8,
+    TK_EVENT_LRU_INSERT = 9,
+    TK_EVENT_MIGRATE = 10,
+    TK_EVENT_DAMON_REGION = 11,
+};
+
+/* Bits of tk_page_event.flags: the .tkt record flags. */
+enum tk_page_flags {
+    TK_PAGE_MAJOR = 1 << 0,
+    TK_PAGE_FILE = 1 << 1,
+    TK_PAGE_ANON = 1 << 2,
+    TK_PAGE_HUGE = 1 << 3,
+    TK_PAGE_SHARED = 1 << 4,
+};
+
+/* Sources other than faults, as bits of tk_config.sources. */
+enum tk_source {
+    TK_SOURCE_RECLAIM = 1 << 0,   /* vmscan: shrink_inactive, reclaim_pages */
+    TK_SOURCE_WRITEBACK = 1 << 1, /* vmscan: write_folio */
+    TK_SOURCE_FILEMAP = 1 << 2,   /* filemap: add/delete page cache */
+    TK_SOURCE_LRU = 1 << 3,       /* pagemap: lru_insertion */
+    TK_SOURCE_MIGRATE = 1 << 4,   /* migrate: mm_migrate_pages */
+    TK_SOURCE_DAMON = 1 << 5,     /* damon: damon_aggregated */
 };
 
 /* One user page fault, as streamed through the ring buffer. 32 bytes. */
@@ -45,7 +84,24 @@ struct tk_fault_event {
     __u32 tid;        /* thread id */
     __u16 error_code; /* raw x86 error code bits (tk_fault_error_bits) */
     __u8 kind;        /* tk_access_kind */
-    __u8 reserved[5];
+    __u8 fault_flags; /* tk_fault_flags */
+    __u8 reserved[4];
+};
+
+/* One event of the other sources, through the page_events ring buffer. 48 bytes. What each
+ * field holds depends on the kind (README, ".tkt kinds"). */
+struct tk_page_event {
+    __u64 time_ns; /* bpf_ktime_get_ns() */
+    __u64 address; /* file offset, physical address or region start, by kind */
+    __u64 value;   /* inode, pages scanned, pages failed, folio flags or region end, by kind */
+    __u32 pid;     /* tgid of the task in whose context it happened */
+    __u32 tid;
+    __u32 count;   /* pages (reclaimed, written, inserted, ...) or a region's accesses */
+    __u32 aux;     /* device, NUMA node, LRU list, migrate reason or DAMON target, by kind */
+    __u16 flags;   /* tk_page_flags */
+    __u8 kind;     /* tk_page_event_kind */
+    __u8 reserved;
+    __u32 aux2;    /* DAMON: region age; else 0 */
 };
 
 /* Key of the aggregation map: one entry per (process, virtual page). */
@@ -57,7 +113,8 @@ struct tk_page_key {
 
 /* Per-page statistics of the aggregation map. */
 struct tk_page_stats {
-    __u64 count;
+    __u32 count;
+    __u32 refaults;   /* faults that found the page swapped out (TK_FAULT_REFAULT) */
     __u64 first_ns;
     __u64 last_ns;
     __u32 reads;
@@ -76,6 +133,14 @@ struct tk_config {
     __u32 page_shift;    /* 12 for 4 KiB pages */
     __u32 follow_forks;  /* nonzero: a process forked by a target becomes a target */
     __u32 wakeup_bytes;  /* wake the reader only once this much is queued (0: every event) */
+    __u32 detect_refaults; /* nonzero: look the faulting address's PTE up (x86-64) */
+    __u32 pgtable_levels;  /* 4 or 5 */
+    __u64 page_offset;     /* virtual address of physical 0 in the direct map */
+    __u64 page_offset_symbol; /* nonzero: address of page_offset_base, read instead */
+    __u64 vmemmap_base;    /* address of the struct page of pfn 0 */
+    __u64 vmemmap_symbol;  /* nonzero: address of vmemmap_base, read instead */
+    __u32 sources;         /* tk_source bits of the programs loaded besides faults */
+    __u32 kernel_threads;  /* nonzero: page events of kernel threads (kswapd, kdamond) pass the filters */
 };
 
 #endif

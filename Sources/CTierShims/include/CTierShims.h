@@ -50,8 +50,20 @@ enum {
  * Returns 0 or an errno. */
 int ctiershims_fork_toucher(const uint8_t *kinds, size_t pages, struct ctiershims_toucher *toucher);
 
+/* Commands a toucher runs after touching (ctiershims_toucher_command). */
+enum {
+    /* MADV_PAGEOUT of the range; replies the number of its pages pagemap shows swapped. */
+    CTIERSHIMS_TOUCHER_PAGE_OUT = 'P',
+    /* Touches the pages again as at first; replies the base address. */
+    CTIERSHIMS_TOUCHER_RETOUCH = 'T',
+};
+
 /* Releases the toucher and returns the base address it touched (0 when it failed). */
 uint64_t ctiershims_toucher_run(struct ctiershims_toucher *toucher);
+
+/* Has the toucher (after ctiershims_toucher_run) run `command` in its own context and returns
+ * its reply, UINT64_MAX on failure. */
+uint64_t ctiershims_toucher_command(struct ctiershims_toucher *toucher, char command);
 
 /* Closes the gate and reaps the child; returns its wait status, or -1. */
 int ctiershims_toucher_finish(struct ctiershims_toucher *toucher);
@@ -60,5 +72,9 @@ int ctiershims_toucher_finish(struct ctiershims_toucher *toucher);
  * times: one first-touch fault per page per round. Returns the number of pages touched, or -1
  * when mmap failed. */
 int64_t ctiershims_fault_loop(size_t pages, size_t rounds);
+
+/* swapon(2) with a priority (negative: the kernel's default) and swapoff(2); 0 or an errno. */
+int ctiershims_swapon(const char *path, int priority);
+int ctiershims_swapoff(const char *path);
 
 #endif

@@ -13,7 +13,8 @@ public enum PageEventKind: UInt8, Sendable, CaseIterable, CustomStringConvertibl
     case writeFault = 2
     /// A user page fault on an instruction fetch.
     case execFault = 3
-    /// A page brought back shortly after it was evicted (workingset refault).
+    /// A fault on a page that had been present and was swapped out (its PTE held a swap
+    /// entry); the fault itself is recorded too.
     case refault = 4
     /// A page reclaimed (evicted) by the kernel.
     case reclaim = 5
@@ -98,7 +99,8 @@ public struct PageTraceRecord: Sendable, Equatable {
     /// Thread id; for ``PageEventKind/damonRegion`` the region's length in pages.
     public var tid: UInt32
     /// Events this record stands for: 1 for a single event, the access count in
-    /// an aggregated trace or a DAMON region. Never 0.
+    /// an aggregated trace or a DAMON region. Never 0, except for a DAMON region in which
+    /// DAMON saw no access.
     public var count: UInt32
     public var kind: PageEventKind
     public var flags: PageEventFlags

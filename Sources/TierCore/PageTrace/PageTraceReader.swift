@@ -99,7 +99,7 @@ public struct PageTraceReader {
         let raw = bytes.load(fromByteOffset: 28, as: UInt8.self)
         let reserved = bytes.load(fromByteOffset: 29, as: UInt8.self)
         let count = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 24, as: UInt32.self))
-        guard let kind = PageEventKind(rawValue: raw), reserved == 0, count > 0 else {
+        guard let kind = PageEventKind(rawValue: raw), reserved == 0, count > 0 || kind == .damonRegion else {
             throw invalid(offset: offset, kind: raw, reserved: reserved, count: count)
         }
         recordIndex += 1
@@ -130,7 +130,7 @@ public struct PageTraceReader {
         } else if reserved != 0 {
             message = "byte 29: reserved byte is \(reserved), must be 0"
         } else {
-            message = "bytes 24-27: count is 0, must be at least 1"
+            message = "bytes 24-27: count is 0, must be at least 1 (0 only for a damon_region)"
         }
         return TraceError(path: input.path, location: .record(index: recordIndex, offset: offset), message: message)
     }

@@ -88,7 +88,7 @@ public final class PageTraceWriter {
     @inline(__always)
     public func append(_ r: PageTraceRecord) throws(TraceError) {
         guard fd >= 0 else { throw closedError() }
-        guard r.count > 0 else {
+        guard r.count > 0 || r.kind == .damonRegion else {
             throw TraceError(path: path, location: .record(index: recordsAppended, offset: offset(of: recordsAppended)),
                              message: "count must be at least 1")
         }

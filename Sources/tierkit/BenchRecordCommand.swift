@@ -1,0 +1,130 @@
+import ArgumentParser
+import CTierShims
+import TierBPF
+import TierCore
+
+@preconcurrency import Foundation
+
+/// `tierkit bench record`: what recording costs a fault-heavy loop, per mode.
+struct BenchRecord: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "record",
+        abstract: "Fault-heavy loop without and with the eBPF recorder in each mode; print a JSON array (needs root).",
+        discussion: """
+            Runs `tierkit touch-pages --pages P --rounds R` (map, write one byte per page, unmap) \
+            alone and under the recorder, alternating run by run, --repeat times per mode; each \
+            row gives the median faults/s of both (timed inside the loop), slowdown = \
+            baseline / recorded - 1 (0.02 is 2%), and the faults and events the kernel could \
+            not deliver over all runs. The recorder runs in this process as `tierkit record` \
+            does (stream mode: the ring buffer read and every fault decoded on other threads).
+
+            Example:
+              tierkit bench record --pages 65536 --rounds 20 --repeat 5
+            """
+    )
+
+    @Option(help: "Pages (4 KiB) per round of the loop.")
+    var pages: Int = 65536
+
+    @Option(help: "Rounds of the loop per run.")
+    var rounds: Int = 20
+
+    @Option(help: "Runs per mode and side; medians are reported.")
+    var `repeat`: Int = 5
+
+    @Option(help: "Comma-separated modes: aggregate, stream.")
+    var modes: String = "aggregate,stream"
+
+    @Option(help: "Sources to record (as record --sources).")
+    var sources: String = "faults,refaults"
+
+    @Option(help: "Stream mode: ring buffer size.")
+    var ringBuffer: String = "64MiB"
+
+    @Option(help: "Stream mode: wake the reader once this much is queued (0: on every fault).")
+    var wakeup: String = "256KiB"
+
+    func validate() throws {
+        guard pages > 0, rounds > 0, `repeat` > 0 else { throw ValidationError("--pages, --rounds and --repeat must be positive") }
+        let (chosen, unknown) = PageEventSources.parse(sources)
+        if let unknown { throw ValidationError("--sources: unknown source '\(unknown)'") }
+        if !chosen.contains(.faults) { throw ValidationError("--sources must include faults") }
+        for mode in modes.split(separator: ",") where mode != "aggregate" && mode != "stream" {
+            throw ValidationError("--modes: unknown mode '\(mode)' (aggregate, stream)")
+        }
+    }
+
+    func run() async throws {
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        let chosen = PageEventSources.parse(sources).0
+        let ringBytes = Int(try SizeSpec.parse(ringBuffer[...]).resolve(workingSet: 0, objectMode: false))
+        let wakeupBytes = wakeup == "0" ? 0 : Int(try SizeSpec.parse(wakeup[...]).resolve(workingSet: 0, objectMode: false))
+        var rows: [[String: Any]] = []
+        for mode in modes.split(separator: ",").map(String.init) {
+            var baseline: [Double] = [], recorded: [Double] = []
+            var lost: UInt64 = 0
+            for _ in 0..<`repeat` {
+                baseline.append(try await loop(executable, recorder: nil))
+                let options = PageFaultRecorder.Options(
+                    mode: mode == "stream" ? .stream : .aggregate, ringBufferBytes: ringBytes,
+                    wakeupBytes: wakeupBytes, sources: chosen)
+                let recorder = try PageFaultRecorder(options: options)
+                recorded.append(try await loop(executable, recorder: recorder))
+                lost += try recorder.counters().totalLost
+            }
+            let base = median(baseline), with = median(recorded)
+            rows.append([
+                "mode": mode,
+                "baseline_faults_per_second": base.rounded(),
+                "recorded_faults_per_second": with.rounded(),
+                "slowdown": ((base / with - 1) * 10000).rounded() / 10000,
+                "lost_events": lost,
+            ])
+            FileHandle.standardError.write(Data(
+                "tierkit: bench record \(mode): baseline \(baseline.map { Int($0) }), recorded \(recorded.map { Int($0) })\n".utf8))
+        }
+        let json = try JSONSerialization.data(withJSONObject: rows, options: [.prettyPrinted, .sortedKeys])
+        print(String(decoding: json, as: UTF8.self))
+    }
+
+    /// One run of the loop, recorded when `recorder` is given; its faults per second.
+    private func loop(_ executable: String, recorder: PageFaultRecorder?) async throws -> Double {
+        let report = FileManager.default.temporaryDirectory.appendingPathComponent("tierkit-bench-record-\(getpid()).txt").path
+        defer { unlink(report) }
+        var child = try spawnHeld([executable, "touch-pages", "--pages", String(pages), "--rounds", String(rounds), "--report", report])
+        var consumer: Task<Int, Never>?
+        if let recorder {
+            try recorder.addTarget(pid: child.pid)
+            if let faults = recorder.faults {
+                // As `record` does: every fault is decoded, then dropped.
+                consumer = Task {
+                    var pages = 0
+                    for await batch in faults {
+                        for index in batch.indices { pages &+= Int(truncatingIfNeeded: batch.fault(at: index).address >> 12) & 1 }
+                    }
+                    return pages
+                }
+            }
+            try recorder.attach()
+        }
+        let failure = ctiershims_release_gated(&child)
+        guard failure == 0 else {
+            recorder?.detach()
+            _ = reap(child.pid, block: true)
+            throw RecordError("cannot run touch-pages: \(String(cString: strerror(failure)))")
+        }
+        var status: Int32?
+        while status == nil {
+            status = reap(child.pid, block: false)
+            if status == nil { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        recorder?.detach()
+        _ = await consumer?.value
+        let fields = try String(contentsOfFile: report, encoding: .utf8).split(separator: " ")
+        guard status == 0, fields.count == 2, let faults = Double(fields[0]),
+              let seconds = Double(fields[1].trimmingCharacters(in: .whitespacesAndNewlines)), seconds > 0 else {
+            throw RecordError("touch-pages failed (status \(status ?? -1))")
+        }
+        return faults / seconds
+    }
+}
