@@ -21,11 +21,11 @@ extension PolicyParameters {
 
 /// Durations as written in parameters, configs and on the command line.
 public enum DurationText {
-    /// Nanoseconds for `120s`, `500ms`, `250us`, `2m`, `1h`, `1000ns` or a bare number of seconds;
+    /// Nanoseconds for `120s`, `500ms`, `250us`, `2m` (or `2min`), `1h`, `1000ns` or a bare number of seconds;
     /// nil when malformed or negative.
     public static func parse(_ text: String) -> UInt64? {
         let t = text.trimmingCharacters(in: " ").lowercased()
-        let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9)]
+        let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("ms", 1e6), ("min", 60e9), ("s", 1e9), ("m", 60e9), ("h", 3600e9)]
         var number = Substring(t)
         var scale = 1e9
         for (suffix, s) in units where t.hasSuffix(suffix) {
