@@ -300,14 +300,15 @@ public struct PagingSimulator {
 
 extension PagingSimulator {
     /// Replays the access records of a `.tkt` trace (faults and accesses; the kernel's own
-    /// events are skipped) through a simulator and returns it finished.
+    /// events are skipped) through a simulator and returns it finished. Pages are simulated in
+    /// one address space: give `pid` to keep one process of a multi-process trace.
     public static func replay(_ reader: inout PageTraceReader, configuration: Configuration,
-                              policy: (any PagingPolicy)?) throws(TraceError) -> PagingSimulator {
+                              policy: (any PagingPolicy)?, pid: UInt32? = nil) throws(TraceError) -> PagingSimulator {
         var sim = PagingSimulator(configuration: configuration, policy: policy)
         let shift = reader.header.pageShift
         var last: UInt64 = 0
         while let r = try reader.next() {
-            guard r.kind.isAccess else { continue }
+            guard r.kind.isAccess, pid == nil || r.pid == pid else { continue }
             sim.access(page: r.address >> UInt64(shift), time: r.time)
             last = max(last, r.time)
         }
