@@ -71,8 +71,8 @@ let package = Package(
         ),
         .testTarget(name: "TierCoreTests", dependencies: ["TierCore"]),
         .testTarget(name: "TierInferTests", dependencies: ["TierInfer", "TierCore"]),
-        .testTarget(name: "TierBPFTests", dependencies: ["TierBPF", "TierCore", "CTierShims", "CLibBPF"]),
-        .testTarget(name: "TierHostTests", dependencies: ["TierHost", "TierCore"]),
+        .testTarget(name: "TierBPFTests", dependencies: ["TierBPF", "TierCore", "TierHost", "CTierShims", "CLibBPF"]),
+        .testTarget(name: "TierHostTests", dependencies: ["TierHost", "TierCore", "CTierShims"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -4,55 +4,31 @@ import Testing
 
 @testable import TierBPF
 import TierCore
+import TierHost
 
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
 
-/// A zram swap device of the test's own: created through `hot_add`, made swap and enabled;
-/// `remove()` disables it and hands it back with `hot_remove`. Devices it did not create are
-/// never touched.
+/// A zram swap device of the test's own (TierHost's `ZramSwap`: `hot_add`, swap header,
+/// swapon); `remove()` swaps it off and hands it back. Devices it did not create are never touched.
 final class ZramSwap {
-    let device: Int
-    var path: String { "/dev/zram\(device)" }
-    private var swapOn = false
+    private let swap: TierHost.ZramSwap
     private var removed = false
 
     init(bytes: Int) throws {
-        let number = try readSmallFile("/sys/class/zram-control/hot_add").trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let device = Int(number) else { throw BPFError("zram hot_add", errno: EINVAL, detail: "read '\(number)'") }
-        self.device = device
-        do {
-            try writeSysfs("/sys/block/zram\(device)/disksize", "\(bytes)")
-            let mkswap = Process()
-            mkswap.executableURL = URL(fileURLWithPath: "/sbin/mkswap")
-            mkswap.arguments = [path]
-            mkswap.standardOutput = FileHandle.nullDevice
-            mkswap.standardError = FileHandle.nullDevice
-            try mkswap.run()
-            mkswap.waitUntilExit()
-            guard mkswap.terminationStatus == 0 else {
-                throw BPFError("mkswap \(path)", errno: EIO, detail: "exit \(mkswap.terminationStatus)")
-            }
-            let failure = ctiershims_swapon(path, 32000)
-            guard failure == 0 else { throw BPFError("swapon \(path)", errno: failure) }
-            swapOn = true
-        } catch {
-            remove()
-            throw error
-        }
+        swap = try TierHost.ZramSwap.create(size: Int64(bytes), priority: 32000)
     }
 
     /// Disables the swap (its pages come back in) and removes the device; idempotent.
     func remove() {
         guard !removed else { return }
         removed = true
-        if swapOn { _ = ctiershims_swapoff(path) }
         for _ in 0..<50 {
-            if (try? writeSysfs("/sys/class/zram-control/hot_remove", "\(device)")) != nil { return }
+            if (try? swap.destroy()) != nil { return }
             usleep(20_000)  // the device can stay busy for a moment after swapoff
         }
-        print("warning: could not hot_remove zram\(device)")
+        print("warning: could not remove \(swap.devicePath)")
     }
 
     deinit { remove() }
