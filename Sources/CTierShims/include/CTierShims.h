@@ -61,4 +61,31 @@ int ctiershims_toucher_finish(struct ctiershims_toucher *toucher);
  * when mmap failed. */
 int64_t ctiershims_fault_loop(size_t pages, size_t rounds);
 
+/* ---- Host system calls (host.c) ---- */
+
+/* Most iovecs one process_madvise call takes (the kernel's UIO_MAXIOV). */
+#define CTIERSHIMS_IOV_MAX 1024
+
+/* One address range of another process. */
+struct ctiershims_range {
+    uint64_t start;
+    uint64_t length;
+};
+
+/* pidfd_open(pid, 0). */
+int ctiershims_pidfd_open(pid_t pid);
+/* 1 when the pidfd's process has exited, 0 when it runs, -1 on error. */
+int ctiershims_pidfd_exited(int pidfd);
+/* process_madvise(pidfd, ranges as iovecs, count <= CTIERSHIMS_IOV_MAX, advice, 0). */
+ssize_t ctiershims_process_madvise(int pidfd, const struct ctiershims_range *ranges, size_t count, int advice);
+/* move_pages(pid, count, pages, nodes, status, MPOL_MF_MOVE); nodes NULL queries. */
+long ctiershims_move_pages(pid_t pid, size_t count, const uint64_t *pages, const int *nodes, int *status);
+/* swapon(path) with a priority (0...32767) or the kernel's default (priority < 0). */
+int ctiershims_swapon(const char *path, int priority);
+int ctiershims_swapoff(const char *path);
+int ctiershims_madv_cold(void);
+int ctiershims_madv_pageout(void);
+int ctiershims_madv_willneed(void);
+int ctiershims_madv_nohugepage(void);
+
 #endif
