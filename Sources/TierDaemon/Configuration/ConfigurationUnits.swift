@@ -21,9 +21,11 @@ enum ConfigurationUnits {
 
     /// `4096`, `64KiB`, `256MiB`, `1GiB` (the units of ``SizeSpec``); percentages are refused.
     static func bytes(_ text: String) -> Int64? {
-        switch try? SizeSpec.parse(Substring(text.trimmingSpaces())) {
-        case .bytes(let n)?, .count(let n)?: n >= 0 ? n : nil
-        default: nil
+        let trimmed = text.trimmingSpaces()
+        if let n = Int64(trimmed) { return n >= 0 ? n : nil }
+        switch try? SizeSpec.parse(Substring(trimmed)) {
+        case .bytes(let n)?, .count(let n)?: return n >= 0 ? n : nil
+        default: return nil
         }
     }
 

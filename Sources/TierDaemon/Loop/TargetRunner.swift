@@ -2,6 +2,10 @@ import Logging
 import TierCore
 import TierHost
 
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
 /// One process of a target: held by a pidfd, with its pagemap open, its heat model and its
 /// own policy instance (a policy's addresses mean one address space).
 final class TargetProcess {
