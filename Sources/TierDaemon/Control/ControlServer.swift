@@ -50,6 +50,15 @@ public final class ControlServer: Sendable {
         guard peer.uid == 0 else {
             logger.warning("control connection refused", metadata: ["peer_uid": "\(peer.uid)", "peer_pid": "\(peer.pid)"])
             _ = LineConnection.writeAll(fd, Array((ControlCoding.encode(Self.refusal(uid: peer.uid)) + "\n").utf8))
+            // Let the peer finish writing its request before the close, so it reads the
+            // refusal rather than a broken pipe; it gets a fifth of a second.
+            shutdown(fd, Int32(SHUT_WR))
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            var sink = [UInt8](repeating: 0, count: 4096)
+            while poll(&poller, 1, 200) > 0 {
+                let n = sink.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                if n <= 0 { break }
+            }
             return
         }
         var connection = LineConnection(fd: fd)

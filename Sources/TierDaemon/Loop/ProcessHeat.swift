@@ -5,6 +5,9 @@ enum PageState: UInt8 {
     case absent = 0
     case present = 1
     case swapped = 2
+    /// Advised out by the daemon, yet present when verified: touched again at once. Only
+    /// kept between periods; a fault on it counts as a refault.
+    case advisedOut = 3
 }
 
 /// One anonymous VMA of a process as read in one period.
@@ -76,7 +79,9 @@ struct ProcessHeat {
                     let address = vma.start + UInt64(p) * page
                     let faultCount = faults.isEmpty ? 0 : faults[address / page] ?? 0
                     faulted += faultCount
-                    if let previous, previous[p] == PageState.swapped.rawValue, s == PageState.present.rawValue || faultCount > 0 {
+                    let before = previous?[p] ?? PageState.absent.rawValue
+                    if (before == PageState.swapped.rawValue && (s == PageState.present.rawValue || faultCount > 0))
+                        || (before == PageState.advisedOut.rawValue && faultCount > 0) {
                         region.refaults += 1
                         out.refaultAddresses.append(address)
                     }

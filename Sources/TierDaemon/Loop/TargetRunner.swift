@@ -230,7 +230,12 @@ final class TargetRunner {
                 continue
             }
             if let (vmaStart, first) = process.heat.locate(range.start) {
-                process.heat.update(vmaStart: vmaStart, firstPage: first, states: after)
+                // A page advised out but present already was touched in between: remember it,
+                // so its fault counts as a refault next period.
+                let remembered = action.advice == .pageout
+                    ? zip(before, after).map { b, a in b == PageState.present.rawValue && a == PageState.present.rawValue ? PageState.advisedOut.rawValue : a }
+                    : after
+                process.heat.update(vmaStart: vmaStart, firstPage: first, states: remembered)
             }
             switch action.advice {
             case .pageout:
