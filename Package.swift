@@ -9,11 +9,17 @@ let package = Package(
         .library(name: "TierInfer", targets: ["TierInfer"]),
         .library(name: "TierBPF", targets: ["TierBPF"]),
         .library(name: "TierHost", targets: ["TierHost"]),
+        .library(name: "TierDaemon", targets: ["TierDaemon"]),
         .executable(name: "tierkit", targets: ["tierkit"]),
+        .executable(name: "tierkitd", targets: ["tierkitd"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         .target(
@@ -57,6 +63,31 @@ let package = Package(
         ),
         // The host: /proc and /sys, pidfds and process_madvise, swap and zram, file I/O.
         .target(name: "TierHost", dependencies: ["TierCore", "CTierShims"]),
+        // The daemon: configuration, target resolution, the paging loop, control socket, metrics.
+        .target(
+            name: "TierDaemon",
+            dependencies: [
+                "TierCore",
+                "TierBPF",
+                "TierHost",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
+        .executableTarget(
+            name: "tierkitd",
+            dependencies: [
+                "TierDaemon",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .executableTarget(
             name: "tierkit",
             dependencies: [
@@ -64,6 +95,7 @@ let package = Package(
                 "TierInfer",
                 "TierBPF",
                 "TierHost",
+                "TierDaemon",
                 "CTierShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -73,6 +105,7 @@ let package = Package(
         .testTarget(name: "TierInferTests", dependencies: ["TierInfer", "TierCore"]),
         .testTarget(name: "TierBPFTests", dependencies: ["TierBPF", "TierCore", "TierHost", "CTierShims", "CLibBPF"]),
         .testTarget(name: "TierHostTests", dependencies: ["TierHost", "TierCore", "CTierShims"]),
+        .testTarget(name: "TierDaemonTests", dependencies: ["TierDaemon", "TierHost", "TierCore", "CLibBPF"]),
     ],
     swiftLanguageModes: [.v6]
 )
