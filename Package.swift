@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "TierInfer", targets: ["TierInfer"]),
         .library(name: "TierBPF", targets: ["TierBPF"]),
         .library(name: "TierHost", targets: ["TierHost"]),
+        .library(name: "TierKV", targets: ["TierKV"]),
         .executable(name: "tierkit", targets: ["tierkit"]),
     ],
     dependencies: [
@@ -27,7 +28,7 @@ let package = Package(
         ),
         .target(
             name: "TierInfer",
-            dependencies: ["TierCore"],
+            dependencies: ["TierCore", "TierKV"],
             swiftSettings: [
                 // Tokenizer and kernels are loops over bytes and floats; unoptimised they make
                 // the model tests take minutes. Haswell-level x86 (AVX2, FMA, F16C) lets the SIMD
@@ -55,6 +56,28 @@ let package = Package(
             ],
             plugins: ["BPFCompilerPlugin"]
         ),
+        // O_DIRECT, fallocate and hardware CRC32C for the KV tier's swap file.
+        .target(name: "CTierIO"),
+        .systemLibrary(
+            name: "CLibURing",
+            pkgConfig: "liburing",
+            providers: [.apt(["liburing-dev"])]
+        ),
+        // The KV-cache tier: DRAM budget, eviction and admission, the swap file on io_uring.
+        .target(
+            name: "TierKV",
+            dependencies: [
+                "TierCore",
+                "TierHost",
+                "CTierIO",
+                "CLibURing",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [
+                // Checksums and Q8_0 loops over whole blocks; unoptimised they dominate the tests.
+                .unsafeFlags(["-O"], .when(configuration: .debug)),
+            ]
+        ),
         // The host: /proc and /sys, pidfds and process_madvise, swap and zram, file I/O.
         .target(name: "TierHost", dependencies: ["TierCore", "CTierShims"]),
         .executableTarget(
@@ -64,6 +87,7 @@ let package = Package(
                 "TierInfer",
                 "TierBPF",
                 "TierHost",
+                "TierKV",
                 "CTierShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -73,6 +97,7 @@ let package = Package(
         .testTarget(name: "TierInferTests", dependencies: ["TierInfer", "TierCore"]),
         .testTarget(name: "TierBPFTests", dependencies: ["TierBPF", "TierCore", "CTierShims", "CLibBPF"]),
         .testTarget(name: "TierHostTests", dependencies: ["TierHost", "TierCore"]),
+        .testTarget(name: "TierKVTests", dependencies: ["TierKV", "TierInfer", "TierCore", "TierHost"]),
     ],
     swiftLanguageModes: [.v6]
 )
