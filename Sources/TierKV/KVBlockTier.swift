@@ -62,8 +62,9 @@ public protocol KVBlockTier: AnyObject {
     /// Evicts until `count` more blocks are free (victims written to the SSD tier or dropped as
     /// admission says); returns how many were freed.
     @discardableResult func reclaim(_ count: Int) -> Int
-    /// Starts reading back SSD-resident blocks among `hashes`, into free blocks beyond `keepFree`.
-    func prefetch(_ hashes: [UInt64], keepFree: Int)
+    /// Starts reading back SSD-resident blocks among `hashes` into free blocks beyond
+    /// `keepFree`, evicting up to `evicting` unpinned blocks (never one of `hashes`) for room.
+    func prefetch(_ hashes: [UInt64], keepFree: Int, evicting: Int)
     /// Waits for started prefetches and makes the blocks that arrived intact cached DRAM blocks.
     func finishPrefetch()
     /// Records a forward step that prefilled `tokens` prompt tokens in `seconds` (the cost

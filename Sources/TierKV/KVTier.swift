@@ -161,13 +161,13 @@ public final class KVTier<P: EvictionPolicy, A: AdmissionPolicy>: KVBlockTier {
         return result
     }
 
-    private func pin(_ h: UInt64) {
+    private func pin(_ h: UInt64, counting: Bool = true) {
         clock += 1
         var e = entries[h]!
         if e.inPolicy { _ = policy.lookup(Request(time: clock, id: h, size: 1)) }
         if e.pins == 0 { unpinned -= 1 }
         e.pins += 1
-        if e.prefetched {
+        if counting, e.prefetched {
             metrics.prefetchHits += 1
             e.prefetched = false
         }
@@ -393,10 +393,24 @@ public final class KVTier<P: EvictionPolicy, A: AdmissionPolicy>: KVBlockTier {
         return failed
     }
 
-    public func prefetch(_ hashes: [UInt64], keepFree: Int) {
+    public func prefetch(_ hashes: [UInt64], keepFree: Int, evicting: Int) {
         guard let swapFile, resumeMode != .recompute else { return }
+        // The requests' blocks already in DRAM must survive the room made for the others.
+        var held: [UInt64] = []
+        if evicting > 0 {
+            for h in hashes where (entries[h]?.block ?? -1) >= 0 && !entries[h]!.loading {
+                pin(h, counting: false)
+                held.append(h)
+            }
+        }
+        defer { for h in held { unpin(h) } }
+        var allowance = evicting
         for h in hashes {
-            guard let e = entries[h], e.block < 0, !e.loading else { continue }
+            guard let e = entries[h], e.block < 0, !e.loading, !freeStaging.isEmpty else { continue }
+            if memory.freeBlockCount <= keepFree {
+                guard allowance > 0, reclaim(1) == 1 else { return }
+                allowance -= 1
+            }
             guard memory.freeBlockCount > keepFree, let s = freeStaging.last, let block = memory.allocateBlock() else { return }
             let bytes = memory.blockBytes(block)
             var buffer = bytes.baseAddress!

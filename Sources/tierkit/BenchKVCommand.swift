@@ -47,6 +47,9 @@ struct BenchKV: ParsableCommand {
     @Option var userTokens: Int = 16
     @Option var replyTokens: Int = 8
 
+    @Option(help: "Runs of each I/O test (tier and fio alternate); the median is reported.")
+    var `repeat`: Int = 3
+
     @Flag(help: "Skip the I/O rows.")
     var noIO = false
 
@@ -77,9 +80,15 @@ struct BenchKV: ParsableCommand {
         var rows: [[String: Any]] = []
         for blockSize in [64 << 10, 256 << 10] {
             for depth in [1, 16, 32] {
-                let (write, read) = try tierIO(size: size, blockSize: blockSize, depth: depth)
-                let fioWrite = try fio(rw: "randwrite", size: size, blockSize: blockSize, depth: depth)
-                let fioRead = try fio(rw: "randread", size: size, blockSize: blockSize, depth: depth)
+                var writes: [Double] = [], reads: [Double] = [], fioWrites: [Double] = [], fioReads: [Double] = []
+                for _ in 0..<max(1, `repeat`) {
+                    let (w, r) = try tierIO(size: size, blockSize: blockSize, depth: depth)
+                    writes.append(w)
+                    reads.append(r)
+                    fioWrites.append(try fio(rw: "randwrite", size: size, blockSize: blockSize, depth: depth))
+                    fioReads.append(try fio(rw: "randread", size: size, blockSize: blockSize, depth: depth))
+                }
+                let (write, read, fioWrite, fioRead) = (median(writes), median(reads), median(fioWrites), median(fioReads))
                 let row: [String: Any] = [
                     "block_size": blockSize, "queue_depth": depth,
                     "read_mib_s": rounded(read), "write_mib_s": rounded(write),
@@ -120,6 +129,9 @@ struct BenchKV: ParsableCommand {
             }
             return Double(transfers.count * blockSize) / s / 1_048_576
         }
+        // A first, unmeasured write lays the file out, as fio does before its jobs run, so both
+        // measure overwrites of allocated blocks rather than extent conversion.
+        _ = try pass(.write)
         let write = try pass(.write)
         let read = try pass(.read)
         return (write, read)
@@ -139,7 +151,7 @@ struct BenchKV: ParsableCommand {
         do { try process.run() } catch { throw ValidationError("fio could not start (apt install fio): \(error)") }
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        if rw == "randread" { unlink(path) }
+        unlink(path)
         guard process.terminationStatus == 0,
               let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
               let job = (object["jobs"] as? [[String: Any]])?.first,

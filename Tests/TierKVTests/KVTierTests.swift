@@ -82,6 +82,11 @@ private func cacheBlocks(_ tier: any KVBlockTier, _ pool: PagedKVCache, tokens: 
     return hashes
 }
 
+private func onSSD(_ tier: any KVBlockTier, _ h: UInt64) -> Bool {
+    if case .ssd? = tier.location(of: h) { return true }
+    return false
+}
+
 @Suite struct KVTierTests {
     @Test func swapOutAndBackIsExact() throws {
         let dir = try ScratchDirectory()
@@ -107,6 +112,30 @@ private func cacheBlocks(_ tier: any KVBlockTier, _ pool: PagedKVCache, tokens: 
         wrong[3] += 1
         for blk in held { #expect(tier.release(blk)) }
         #expect(tier.acquire(ha, tokens: wrong, blockSize: 16).isEmpty)
+    }
+
+    @Test func prefetchReadsAheadAndCountsHits() throws {
+        let dir = try ScratchDirectory()
+        defer { dir.cleanup() }
+        let pool = smallPool(blocks: 4)
+        let tier = try KVTiers.make(memory: pool, swap: KVSwapConfiguration(path: dir.file("swap"), size: 1 << 20, queueDepth: 4))
+        let a = syntheticPrompt(48, seed: 6), b = syntheticPrompt(16, seed: 7)
+        let ha = cacheBlocks(tier, pool, tokens: a, seed: 60)
+        tier.reclaim(3)
+        let hb = cacheBlocks(tier, pool, tokens: b, seed: 70)
+        #expect(pool.freeBlockCount == 3)
+        // Free blocks only, keeping one free: two of A's three blocks are read ahead.
+        tier.prefetch(ha, keepFree: 1, evicting: 0)
+        #expect(tier.location(of: ha[0]) == .loading && tier.location(of: ha[2]) == .ssd(slot: 2))
+        tier.finishPrefetch()
+        #expect(tier.metrics.prefetchReads == 2 && pool.freeBlockCount == 1)
+        // Allowed to evict one block (B's, never A's): the third arrives too.
+        tier.prefetch(ha, keepFree: 1, evicting: 1)
+        tier.finishPrefetch()
+        #expect(tier.metrics.prefetchReads == 3 && onSSD(tier, hb[0]))
+        let held = tier.acquire(ha, tokens: a, blockSize: 16)
+        #expect(held.count == 3 && tier.metrics.prefetchHits == 3 && tier.metrics.ssdHits == 0)
+        for (k, block) in held.enumerated() { #expect(matches(pool, block, seed: 60 + k)) }
     }
 
     @Test func corruptBlockIsDetectedAndDropped() throws {

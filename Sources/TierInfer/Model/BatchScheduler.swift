@@ -154,9 +154,16 @@ public final class BatchScheduler {
         if let tier {
             if blocksThisStep > cache.freeBlockCount { tier.reclaim(blocksThisStep - cache.freeBlockCount) }
             // Read the next requests' blocks back while this step computes.
+            // Only blocks a request can reuse (before its last prompt token); room is made by
+            // eviction only for the request that runs next.
             var ahead: [UInt64] = []
-            for w in waiting[waitingHead..<min(waiting.count, waitingHead + prefetchDepth)] { ahead += w.hashes }
-            if !ahead.isEmpty { tier.prefetch(ahead, keepFree: blocksThisStep) }
+            var next = 0
+            for (n, w) in waiting[waitingHead..<min(waiting.count, waitingHead + prefetchDepth)].enumerated() {
+                let reusable = w.hashes.prefix(max(0, (w.request.prompt.count - 1) / cache.blockSize))
+                if n == 0 { next = reusable.count }
+                ahead += reusable
+            }
+            if !ahead.isEmpty { tier.prefetch(ahead, keepFree: blocksThisStep, evicting: next) }
         }
         let began = ContinuousClock.now
         try runtime.forward(batch)
