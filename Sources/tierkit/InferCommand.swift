@@ -88,7 +88,7 @@ struct InferCommand: ParsableCommand {
         let tier = try kv.makeTier(cache: runtime.cache)
         let scheduler = BatchScheduler(runtime: runtime, tier: tier)
         for (n, ids) in prompts.enumerated() {
-            if n > 0 && !json { print("") }
+            if n > 0 && !json { FileHandle.standardOutput.write(Data("\n".utf8)) }
             try generate(ids, scheduler: scheduler, tokenizer: tokenizer, tier: tier)
         }
         if let tier, !json {
@@ -136,7 +136,8 @@ struct InferCommand: ParsableCommand {
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print("")
+            // Unbuffered like the streamed text, so the line ends before the figures on stderr.
+            FileHandle.standardOutput.write(Data("\n".utf8))
             FileHandle.standardError.write(Data(String(
                 format: "tierkit: %d prompt tokens at %.1f tok/s, %d generated at %.1f tok/s\n",
                 ids.count, prefillRate, generated.count, decodeRate).utf8))
