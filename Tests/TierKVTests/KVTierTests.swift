@@ -198,6 +198,47 @@ private func onSSD(_ tier: any KVBlockTier, _ h: UInt64) -> Bool {
         #expect(tier.metrics.recomputedTokens == 32)
     }
 
+    @Test func costModelAndResumeModeChooseRecompute() throws {
+        var model = SwapCostModel()
+        #expect(model.prefersSwap(blocks: 1, bytesPerBlock: 368_640, tokensPerBlock: 16))   // unmeasured: read
+        model.observeRead(bytes: 1 << 20, seconds: 1)          // 1 MiB/s
+        model.observePrefill(tokens: 200, seconds: 1)          // 200 tokens/s
+        // 360 KiB at 1 MiB/s is 0.35 s; 16 tokens at 200/s is 0.08 s: recompute.
+        #expect(!model.prefersSwap(blocks: 1, bytesPerBlock: 368_640, tokensPerBlock: 16))
+        model.observeRead(bytes: 1 << 30, seconds: 1)
+        #expect(model.prefersSwap(blocks: 1, bytesPerBlock: 368_640, tokensPerBlock: 16))
+
+        let dir = try ScratchDirectory()
+        defer { dir.cleanup() }
+        let pool = smallPool(blocks: 4)
+        let tier = try KVTiers.make(memory: pool, swap: KVSwapConfiguration(path: dir.file("swap"), size: 1 << 20), resume: .recompute)
+        let a = syntheticPrompt(48, seed: 8)
+        let ha = cacheBlocks(tier, pool, tokens: a, seed: 80)
+        tier.reclaim(1)                                        // block 0 to the SSD, 1 and 2 stay
+        #expect(tier.acquire(ha, tokens: a, blockSize: 16).isEmpty)
+        #expect(tier.metrics.resumedByRecompute == 1 && tier.metrics.ssdHits == 0 && tier.metrics.recomputedTokens == 48)
+    }
+
+    @Test func compressedBlocksComeBackWithinQ8Error() throws {
+        let dir = try ScratchDirectory()
+        defer { dir.cleanup() }
+        let pool = smallPool(blocks: 2)
+        let tier = try KVTiers.make(memory: pool, swap: KVSwapConfiguration(path: dir.file("swap"), size: 1 << 20, compression: true))
+        let a = syntheticPrompt(16, seed: 9)
+        let h = PrefixHash.chain(a, blockSize: 16)[0]
+        let b = pool.allocateBlock()!
+        let values = pool.bytes(of: b).bindMemory(to: Float16.self)
+        for i in values.indices { values[i] = Float16(Float(i % 61) * 0.03 - 0.9) }
+        let original = Array(values)
+        #expect(tier.register(hash: h, tokens: a[...], block: b) && tier.release(b))
+        tier.reclaim(1)
+        #expect(tier.metrics.bytesWritten == 4096)             // 2048 values as Q8_0: 2176 bytes, one page
+        let held = tier.acquire([h], tokens: a, blockSize: 16)
+        #expect(held.count == 1)
+        let back = pool.bytes(of: held[0]).bindMemory(to: Float16.self)
+        for i in back.indices { #expect(abs(Float(back[i]) - Float(original[i])) <= 0.9 / 127 * 0.5 + 0.002) }
+    }
+
     @Test func namesResolveThroughTheRegistry() throws {
         let pool = smallPool(blocks: 4)
         #expect(try KVTiers.make(memory: pool, policy: "s3fifo", admission: "prob:prob=0.5").label.hasPrefix("s3fifo"))
