@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "TierBPF", targets: ["TierBPF"]),
         .library(name: "TierHost", targets: ["TierHost"]),
         .library(name: "TierDaemon", targets: ["TierDaemon"]),
+        .library(name: "TierKV", targets: ["TierKV"]),
         .executable(name: "tierkit", targets: ["tierkit"]),
         .executable(name: "tierkitd", targets: ["tierkitd"]),
     ],
@@ -33,7 +34,7 @@ let package = Package(
         ),
         .target(
             name: "TierInfer",
-            dependencies: ["TierCore"],
+            dependencies: ["TierCore", "TierKV"],
             swiftSettings: [
                 // Tokenizer and kernels are loops over bytes and floats; unoptimised they make
                 // the model tests take minutes. Haswell-level x86 (AVX2, FMA, F16C) lets the SIMD
@@ -60,6 +61,28 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             plugins: ["BPFCompilerPlugin"]
+        ),
+        // O_DIRECT, fallocate and hardware CRC32C for the KV tier's swap file.
+        .target(name: "CTierIO"),
+        .systemLibrary(
+            name: "CLibURing",
+            pkgConfig: "liburing",
+            providers: [.apt(["liburing-dev"])]
+        ),
+        // The KV-cache tier: DRAM budget, eviction and admission, the swap file on io_uring.
+        .target(
+            name: "TierKV",
+            dependencies: [
+                "TierCore",
+                "TierHost",
+                "CTierIO",
+                "CLibURing",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [
+                // Checksums and Q8_0 loops over whole blocks; unoptimised they dominate the tests.
+                .unsafeFlags(["-O"], .when(configuration: .debug)),
+            ]
         ),
         // The host: /proc and /sys, pidfds and process_madvise, swap and zram, file I/O.
         .target(name: "TierHost", dependencies: ["TierCore", "CTierShims"]),
@@ -96,6 +119,7 @@ let package = Package(
                 "TierBPF",
                 "TierHost",
                 "TierDaemon",
+                "TierKV",
                 "CTierShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -106,6 +130,7 @@ let package = Package(
         .testTarget(name: "TierBPFTests", dependencies: ["TierBPF", "TierCore", "TierHost", "CTierShims", "CLibBPF"]),
         .testTarget(name: "TierHostTests", dependencies: ["TierHost", "TierCore", "CTierShims"]),
         .testTarget(name: "TierDaemonTests", dependencies: ["TierDaemon", "TierHost", "TierCore", "CLibBPF"]),
+        .testTarget(name: "TierKVTests", dependencies: ["TierKV", "TierInfer", "TierCore", "TierHost"]),
     ],
     swiftLanguageModes: [.v6]
 )

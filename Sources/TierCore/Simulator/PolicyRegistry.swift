@@ -8,6 +8,8 @@ public struct PolicyDescriptor: Sendable {
     public let parameterHelp: [(key: String, help: String)]
     /// Whether the policy needs next-access times (Belady family).
     public let needsNextAccess: Bool
+    /// The policy's type, for users other than replay (the KV tier) to open and specialise on.
+    public let policyType: any EvictionPolicy.Type
     /// Builds the policy and replays a source through it.
     @usableFromInline let runner: @Sendable (inout ReplaySetup) throws -> ReplayOutcome
 
@@ -15,6 +17,7 @@ public struct PolicyDescriptor: Sendable {
         self.name = P.name
         self.parameterHelp = P.parameterHelp
         self.needsNextAccess = needsNextAccess
+        self.policyType = P.self
         self.runner = { setup in try setup.run(P.self) }
     }
 

@@ -40,9 +40,9 @@ final class AlignedBuffer: @unchecked Sendable {
     let base: UnsafeMutableRawPointer
     let byteCount: Int
 
-    init(byteCount: Int) {
+    init(byteCount: Int, alignment: Int = 64) {
         self.byteCount = max(byteCount, 64)
-        base = .allocate(byteCount: self.byteCount, alignment: 64)
+        base = .allocate(byteCount: self.byteCount, alignment: alignment)
         base.initializeMemory(as: UInt8.self, repeating: 0, count: self.byteCount)
     }
 

@@ -1,3 +1,5 @@
+import TierKV
+
 /// A generation request: prompt token ids and how to continue them.
 public struct GenerationRequest: Sendable {
     public var prompt: [Int32]
@@ -25,8 +27,18 @@ public enum GenerationEvent: Sendable, Equatable {
 /// Continuous batching: every step runs the next token of every decoding sequence together with
 /// chunks of newly admitted prompts, in one forward pass; requests join between steps as slots
 /// and KV blocks allow, and leave (freeing their blocks) as soon as they finish.
+///
+/// With a KV tier, a request starts from the longest cached prefix of its prompt (full blocks
+/// named by their hash chain, in DRAM or read back from the SSD tier) and prefills only the
+/// rest; full blocks it computes become cached when they fill; cached blocks no sequence holds
+/// count as free, the tier evicting them when the pool runs short; and the blocks of the next
+/// waiting requests are read back during each step's forward pass.
 public final class BatchScheduler {
     public let runtime: LlamaRuntime
+    /// The KV tier, or nil for a plain pool.
+    public let tier: (any KVBlockTier)?
+    /// How many waiting requests ahead the tier prefetches blocks for.
+    public var prefetchDepth = 4
 
     private struct Sequence {
         var id: Int
@@ -35,17 +47,22 @@ public final class BatchScheduler {
         var sampler: Sampler
         var prefilled = 0
         var generated: [Int32] = []
+        /// Hash chain of the sequence's full blocks so far (with a tier).
+        var hashes: [UInt64] = []
+
+        func token(at i: Int) -> Int32 { i < request.prompt.count ? request.prompt[i] : generated[i - request.prompt.count] }
     }
 
-    private var waiting: [(id: Int, request: GenerationRequest)] = []
+    private var waiting: [(id: Int, request: GenerationRequest, hashes: [UInt64])] = []
     private var waitingHead = 0
     private var active: [Sequence] = []
     private var batch = StepBatch()
     private var logitOwners: [Int] = []
     private var nextID = 0
 
-    public init(runtime: LlamaRuntime) {
+    public init(runtime: LlamaRuntime, tier: (any KVBlockTier)? = nil) {
         self.runtime = runtime
+        self.tier = tier
     }
 
     /// Queues a request and returns its id.
@@ -56,9 +73,14 @@ public final class BatchScheduler {
         guard request.prompt.count + request.maxTokens <= limit else {
             throw .contextOverflow(length: request.prompt.count + request.maxTokens, limit: limit)
         }
+        let blocks = (request.prompt.count + request.maxTokens + runtime.cache.blockSize - 1) / runtime.cache.blockSize
+        guard blocks <= runtime.cache.blockCount else {
+            throw .invalidRequest("the request needs \(blocks) KV blocks, the pool holds \(runtime.cache.blockCount)")
+        }
         let id = nextID
         nextID += 1
-        waiting.append((id, request))
+        let hashes = tier == nil ? [] : PrefixHash.chain(request.prompt, blockSize: runtime.cache.blockSize)
+        waiting.append((id, request, hashes))
         return id
     }
 
@@ -71,17 +93,28 @@ public final class BatchScheduler {
     /// Admits what fits, runs one forward step and samples; returns the step's events.
     public func step() throws(InferError) -> [GenerationEvent] {
         let cache = runtime.cache
-        // Admit requests while a slot is free and the pool can hold the whole request.
-        var reserved = 0
-        for s in active {
-            reserved += cache.blocksNeeded(slot: s.slot, length: s.request.prompt.count + s.request.maxTokens)
-        }
+        // Admit requests while a slot is free and the pool (free blocks and, with a tier, cached
+        // blocks no sequence holds) can hold the whole request beside what running ones still need.
         while waitingHead < waiting.count {
-            let (id, request) = waiting[waitingHead]
+            let (id, request, hashes) = waiting[waitingHead]
+            var reserved = 0
+            for s in active {
+                reserved += cache.blocksNeeded(slot: s.slot, length: s.request.prompt.count + s.request.maxTokens)
+            }
             let blocks = (request.prompt.count + request.maxTokens + cache.blockSize - 1) / cache.blockSize
-            guard cache.freeBlockCount - reserved >= blocks, let slot = cache.openSequence() else { break }
-            reserved += blocks
-            active.append(Sequence(id: id, request: request, slot: slot, sampler: Sampler(request.sampling)))
+            let supply = cache.freeBlockCount + (tier?.evictableCount ?? 0)
+            guard supply - reserved >= blocks, let slot = cache.openSequence() else { break }
+            var sequence = Sequence(id: id, request: request, slot: slot, sampler: Sampler(request.sampling))
+            if let tier {
+                // Every full block before the last prompt token may come from the tier; the last
+                // token is always computed for its logits.
+                let reusable = min(hashes.count, (request.prompt.count - 1) / cache.blockSize)
+                let held = tier.acquire(Array(hashes.prefix(reusable)), tokens: request.prompt, blockSize: cache.blockSize)
+                cache.attach(slot: slot, blocks: held)
+                sequence.prefilled = held.count * cache.blockSize
+                sequence.hashes = Array(hashes.prefix(held.count))
+            }
+            active.append(sequence)
             waitingHead += 1
         }
         if waitingHead == waiting.count {
@@ -93,10 +126,14 @@ public final class BatchScheduler {
         batch.removeAll()
         logitOwners.removeAll(keepingCapacity: true)
         var budget = runtime.maxBatchTokens
+        var blocksThisStep = 0
+        var prefillTokens = 0
         // Decoding sequences first: one token each.
         for (i, s) in active.enumerated() where s.prefilled == s.request.prompt.count && budget > 0 {
-            batch.append(token: s.generated.last!, slot: s.slot, position: s.request.prompt.count + s.generated.count - 1, logits: true)
+            let position = s.request.prompt.count + s.generated.count - 1
+            batch.append(token: s.generated.last!, slot: s.slot, position: position, logits: true)
             logitOwners.append(i)
+            blocksThisStep += cache.blocksNeeded(slot: s.slot, length: position + 1)
             budget -= 1
         }
         // Then prompt chunks.
@@ -110,9 +147,33 @@ public final class BatchScheduler {
                 if last { logitOwners.append(i) }
             }
             active[i].prefilled = end
+            blocksThisStep += cache.blocksNeeded(slot: active[i].slot, length: end)
+            prefillTokens += end - start
             budget -= end - start
         }
+        if let tier {
+            if blocksThisStep > cache.freeBlockCount { tier.reclaim(blocksThisStep - cache.freeBlockCount) }
+            // Read the next requests' blocks back while this step computes.
+            // Only blocks a request can reuse (before its last prompt token); room is made by
+            // eviction only for the request that runs next.
+            var ahead: [UInt64] = []
+            var next = 0
+            for (n, w) in waiting[waitingHead..<min(waiting.count, waitingHead + prefetchDepth)].enumerated() {
+                let reusable = w.hashes.prefix(max(0, (w.request.prompt.count - 1) / cache.blockSize))
+                if n == 0 { next = reusable.count }
+                ahead += reusable
+            }
+            if !ahead.isEmpty { tier.prefetch(ahead, keepFree: blocksThisStep, evicting: next) }
+        }
+        let began = ContinuousClock.now
         try runtime.forward(batch)
+        if let tier {
+            let elapsed = ContinuousClock.now - began
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            if prefillTokens > 0 { tier.observePrefill(tokens: prefillTokens, seconds: seconds * Double(prefillTokens) / Double(batch.count)) }
+            tier.finishPrefetch()
+            registerFullBlocks(tier)
+        }
 
         var events: [GenerationEvent] = []
         var finished: [Int] = []
@@ -126,10 +187,28 @@ public final class BatchScheduler {
             }
         }
         for i in finished.sorted(by: >) {
-            cache.closeSequence(active[i].slot)
+            cache.closeSequence(active[i].slot) { block in tier?.release(block) ?? false }
             active.remove(at: i)
         }
         return events
+    }
+
+    /// Hands the tier every block that filled during the step (its keys and values are final).
+    private func registerFullBlocks(_ tier: any KVBlockTier) {
+        let bs = runtime.cache.blockSize
+        for i in active.indices {
+            let s = active[i]
+            let computed = s.prefilled < s.request.prompt.count ? s.prefilled : s.request.prompt.count + s.generated.count
+            let full = computed / bs
+            guard full > s.hashes.count else { continue }
+            let table = runtime.cache.blockTable(of: s.slot)
+            for k in s.hashes.count..<full {
+                let tokens = (k * bs..<(k + 1) * bs).map { s.token(at: $0) }
+                let hash = PrefixHash.hash(parent: active[i].hashes.last ?? PrefixHash.root, tokens: tokens)
+                _ = tier.register(hash: hash, tokens: tokens[...], block: table[k])
+                active[i].hashes.append(hash)
+            }
+        }
     }
 
     /// Steps until every queued request has finished; returns the generated tokens by id.

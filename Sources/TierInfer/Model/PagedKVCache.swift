@@ -1,3 +1,5 @@
+import TierKV
+
 /// A paged key/value cache: a pool of fixed-size blocks, each holding the keys and values of
 /// `blockSize` consecutive tokens of one sequence for every layer, and a block table per sequence
 /// slot mapping token positions to blocks.
@@ -45,7 +47,8 @@ public final class PagedKVCache: @unchecked Sendable {
         self.maxLength = maxLength
         bytesPerBlock = layers * 2 * kvHeads * blockSize * headDim * MemoryLayout<Float16>.size
         maxBlocksPerSequence = (maxLength + blockSize - 1) / blockSize
-        storage = AlignedBuffer(byteCount: blockCount * bytesPerBlock)
+        // Page-aligned, so the KV tier's O_DIRECT reads and writes use blocks in place.
+        storage = AlignedBuffer(byteCount: blockCount * bytesPerBlock, alignment: 4096)
         tableOwner = AlignedBuffer(byteCount: maxSequences * maxBlocksPerSequence * 4)
         tables = tableOwner.base.bindMemory(to: Int32.self, capacity: maxSequences * maxBlocksPerSequence)
         lengths = Array(repeating: 0, count: maxSequences)
@@ -102,14 +105,26 @@ public final class PagedKVCache: @unchecked Sendable {
         lengths[slot] = max(lengths[slot], length)
     }
 
-    /// Ends the sequence in `slot` and returns its blocks to the pool.
-    public func closeSequence(_ slot: Int) {
+    /// Ends the sequence in `slot` and returns its blocks to the pool, except those `keep` takes
+    /// (the KV tier keeps cached blocks).
+    public func closeSequence(_ slot: Int, keep: (Int32) -> Bool = { _ in false }) {
         precondition(slotOpen[slot])
         let used = (lengths[slot] + blockSize - 1) / blockSize
-        for i in 0..<used { freeBlocks.append(tables[slot * maxBlocksPerSequence + i]) }
+        for i in 0..<used {
+            let block = tables[slot * maxBlocksPerSequence + i]
+            if !keep(block) { freeBlocks.append(block) }
+        }
         lengths[slot] = 0
         slotOpen[slot] = false
         freeSlots.append(slot)
+    }
+
+    /// Starts the empty sequence in `slot` with `blocks` already filled: its first
+    /// `blocks.count * blockSize` tokens (a cached prefix).
+    public func attach(slot: Int, blocks: [Int32]) {
+        precondition(slotOpen[slot] && lengths[slot] == 0 && blocks.count <= maxBlocksPerSequence)
+        for (i, b) in blocks.enumerated() { tables[slot * maxBlocksPerSequence + i] = b }
+        lengths[slot] = blocks.count * blockSize
     }
 
     /// Address of the `headDim` f16 values of `kind` (0 keys, 1 values) for `layer`, `kvHead`,
@@ -120,4 +135,11 @@ public final class PagedKVCache: @unchecked Sendable {
         let offset = (((layer * 2 + kind) * kvHeads + kvHead) * blockSize + position % blockSize) * headDim
         return (storage.base + block * bytesPerBlock).assumingMemoryBound(to: Float16.self) + offset
     }
+}
+
+/// The pool as the KV tier sees it: blocks by index and the free list.
+extension PagedKVCache: KVBlockMemory {
+    public func allocateBlock() -> Int32? { freeBlocks.popLast() }
+    public func releaseBlock(_ id: Int32) { freeBlocks.append(id) }
+    public func blockBytes(_ id: Int32) -> UnsafeMutableRawBufferPointer { bytes(of: id) }
 }

@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+import TierHost
+import TierKV
+
+@Suite struct SwapFileTests {
+    @Test func batchedRoundTripFreeMapAndFaults() throws {
+        let dir = try ScratchDirectory()
+        defer { dir.cleanup() }
+        let slot = 64 << 10
+        let swap = try SwapFile(path: dir.file("swap"), size: Int64(8 * slot + 100), slotSize: slot, queueDepth: 4)
+        #expect(swap.slotCount == 8 && swap.slotSize == slot)
+        // fallocate reserved the whole file.
+        let attributes = try FileManager.default.attributesOfItem(atPath: dir.file("swap"))
+        #expect((attributes[.size] as? NSNumber)?.intValue == 8 * slot)
+
+        let buffers = UnsafeMutableRawPointer.allocate(byteCount: 8 * slot, alignment: SwapFile.alignment)
+        defer { buffers.deallocate() }
+        for i in 0..<8 * slot { buffers.storeBytes(of: UInt8(truncatingIfNeeded: i * 31 + i / slot), toByteOffset: i, as: UInt8.self) }
+        var slots: [Int32] = []
+        while let s = swap.allocateSlot() { slots.append(s) }
+        #expect(slots.count == 8 && swap.freeSlotCount == 0)
+        let writes = slots.enumerated().map { SwapFile.Transfer(kind: .write, slot: $1, buffer: buffers + $0 * slot, length: slot) }
+        #expect(swap.run(writes) == Array(repeating: Int32(slot), count: 8))
+
+        let back = UnsafeMutableRawPointer.allocate(byteCount: 8 * slot, alignment: SwapFile.alignment)
+        defer { back.deallocate() }
+        back.initializeMemory(as: UInt8.self, repeating: 0, count: 8 * slot)
+        let reads = slots.enumerated().map { SwapFile.Transfer(kind: .read, slot: $1, buffer: back + $0 * slot, length: slot) }
+        #expect(swap.run(reads) == Array(repeating: Int32(slot), count: 8))
+        #expect(memcmp(buffers, back, 8 * slot) == 0)
+
+        // Freed slots are reused.
+        swap.freeSlot(slots[3])
+        #expect(swap.allocateSlot() == slots[3])
+
+        // An injected fault replaces the outcome of exactly the transfers it names.
+        swap.faultHook = { kind, s in kind == .read && s == slots[2] ? .error(EIO) : (s == slots[5] ? .short(4096) : nil) }
+        let results = swap.run(reads)
+        #expect(results[2] == -EIO && results[5] == 4096 && results[0] == Int32(slot))
+
+        // Prefetch path: started reads finish with their tags.
+        swap.faultHook = nil
+        #expect(swap.start(reads[1], tag: 7))
+        var finished: [(UInt64, Int32)] = []
+        swap.finishStarted { finished.append(($0, $1)) }
+        #expect(finished.count == 1 && finished[0].0 == 7 && finished[0].1 == Int32(slot))
+    }
+
+    @Test func tooSmallAndUnsupportedAreLocatedErrors() throws {
+        let dir = try ScratchDirectory()
+        defer { dir.cleanup() }
+        do throws(SystemCallError) {
+            _ = try SwapFile(path: dir.file("tiny"), size: 1000, slotSize: 4096)
+            Issue.record("a 1000-byte swap file was accepted")
+        } catch {
+            #expect(error.description.contains("holds no slot of 4096 bytes"))
+        }
+    }
+}
