@@ -53,9 +53,13 @@ struct {
     __uint(max_entries, 4 * 1024 * 1024);
 } page_events SEC(".maps");
 
+/* Entries are allocated as pages are first seen (no preallocation): they come from the
+ * kernel's direct map, which huge pages back, rather than from one vmalloc'd area of
+ * max_entries elements, so walking them misses the TLB less. */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 1 << 20);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
     __type(key, struct tk_page_key);
     __type(value, struct tk_page_stats);
 } pages SEC(".maps");
@@ -87,24 +91,29 @@ static __always_inline void aggregate(__u32 pid, unsigned long address, unsigned
                                       __u8 kind, __u8 fault_flags, __u64 now)
 {
     struct tk_page_key key = { .pid = pid, .page = address >> tk_config.page_shift };
-    /* Most faults are first touches: try the insert first, so a new page costs one map
-     * operation; it fails when the page is already there (or the map is full). */
-    struct tk_page_stats fresh = {
-        .count = 1,
-        .refaults = fault_flags & TK_FAULT_REFAULT ? 1 : 0,
-        .first_ns = now,
-        .last_ns = now,
-        .reads = kind == TK_ACCESS_READ,
-        .writes = kind == TK_ACCESS_WRITE,
-        .execs = kind == TK_ACCESS_EXEC,
-        .error_bits = (__u16)error_code,
-    };
-    if (bpf_map_update_elem(&pages, &key, &fresh, BPF_NOEXIST) == 0)
-        return;
+    /* Look up first: a miss leaves the bucket in the cache for the insert, and a page faulted
+     * again (a re-mapped range, a refault, a write after a read) costs one map operation. */
     struct tk_page_stats *stats = bpf_map_lookup_elem(&pages, &key);
     if (!stats) {
-        count(TK_COUNTER_PAGES_FULL);
-        return;
+        struct tk_page_stats fresh = {
+            .count = 1,
+            .refaults = fault_flags & TK_FAULT_REFAULT ? 1 : 0,
+            .first_ns = now,
+            .last_ns = now,
+            .reads = kind == TK_ACCESS_READ,
+            .writes = kind == TK_ACCESS_WRITE,
+            .execs = kind == TK_ACCESS_EXEC,
+            .error_bits = (__u16)error_code,
+        };
+        if (bpf_map_update_elem(&pages, &key, &fresh, BPF_NOEXIST) == 0)
+            return;
+        /* Another thread inserted the page meanwhile (then count into its entry), or the map
+         * is full (then the lookup fails too and the fault is counted as dropped). */
+        stats = bpf_map_lookup_elem(&pages, &key);
+        if (!stats) {
+            count(TK_COUNTER_PAGES_FULL);
+            return;
+        }
     }
     __sync_fetch_and_add(&stats->count, 1);
     if (fault_flags & TK_FAULT_REFAULT)
@@ -188,7 +197,12 @@ int BPF_PROG(tk_page_fault_user, unsigned long address, struct pt_regs *regs, un
         bpf_get_current_ancestor_cgroup_id(tk_config.cgroup_level) != tk_config.cgroup_id)
         return 0;
 
-    count(TK_COUNTER_MATCHED);
+    /* The per-CPU count of matched faults doubles as the sequence number for wakeups. */
+    __u32 which = TK_COUNTER_MATCHED;
+    __u64 *matched = bpf_map_lookup_elem(&counters, &which);
+    __u64 sequence = 0;
+    if (matched)
+        sequence = ++*matched; /* per-CPU slot: no other writer */
     __u64 now = bpf_ktime_get_ns();
     __u8 kind = access_kind(error_code);
     /* A present page (protection fault) cannot be swapped out: skip the walk. */
@@ -214,12 +228,14 @@ int BPF_PROG(tk_page_fault_user, unsigned long address, struct pt_regs *regs, un
     event->kind = kind;
     event->fault_flags = fault_flags;
     __builtin_memset(event->reserved, 0, sizeof(event->reserved));
-    /* Waking the reader for every event adds work to every fault; the reader also polls with
-     * a timeout, so below the threshold events wait at most that long. */
+    /* Waking the reader for every event adds work to every fault; so does asking the ring
+     * buffer how full it is (its positions are cache lines the reader writes). Each CPU wakes
+     * the reader once per wakeup_bytes (a power of two) of its own events instead; the reader
+     * also polls with a timeout, so events wait at most that long. */
     __u64 wakeup = 0;
     if (tk_config.wakeup_bytes)
-        wakeup = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= tk_config.wakeup_bytes
-                     ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+        wakeup = (sequence & (tk_config.wakeup_bytes / sizeof(*event) - 1)) == 0 ? BPF_RB_FORCE_WAKEUP
+                                                                               : BPF_RB_NO_WAKEUP;
     bpf_ringbuf_submit(event, wakeup);
     return 0;
 }

@@ -51,6 +51,29 @@ static inline int clibbpf_vmlinux_has_type(const char *name, int kind)
     return id > 0 ? 1 : 0;
 }
 
+/* Run time and run count the kernel accounted to a loaded program (only while run-time
+ * statistics are enabled, see bpf_enable_stats). Returns 0 or a negative errno. */
+static inline int clibbpf_program_run_stats(const struct bpf_program *program, uint64_t *run_time_ns,
+                                            uint64_t *run_count)
+{
+    struct bpf_prog_info info;
+    memset(&info, 0, sizeof(info));
+    uint32_t length = sizeof(info);
+    int err = bpf_obj_get_info_by_fd(bpf_program__fd(program), &info, &length);
+    if (err)
+        return err < 0 ? err : -err;
+    *run_time_ns = info.run_time_ns;
+    *run_count = info.run_cnt;
+    return 0;
+}
+
+/* Turns on the kernel's per-program run-time accounting until the returned descriptor is
+ * closed; a negative errno on failure. */
+static inline int clibbpf_enable_run_time_stats(void)
+{
+    return bpf_enable_stats(BPF_STATS_RUN_TIME);
+}
+
 /* libbpf 1.x returns NULL and sets errno from its constructors; capture it in one call. */
 static inline int clibbpf_errno(void)
 {

@@ -37,8 +37,9 @@ public final class PageFaultRecorder {
         public var ringBufferBytes: Int
         /// Capacity of the per-page map in aggregate mode.
         public var maxPages: Int
-        /// Stream mode: the kernel wakes the reader once this many bytes are queued (else the
-        /// reader finds them at its next poll timeout, 50 ms); 0 wakes it for every fault.
+        /// Stream mode: each CPU wakes the reader once per this many bytes of its faults
+        /// (rounded down to a power of two; else the reader finds them at its next poll
+        /// timeout, 50 ms); 0 wakes it for every fault.
         public var wakeupBytes: Int
         /// What to record. Refault detection needs `faults`.
         public var sources: PageEventSources
@@ -92,7 +93,10 @@ public final class PageFaultRecorder {
         config.cgroup_level = options.cgroup?.level ?? 0
         config.page_shift = 12
         config.follow_forks = options.followForks ? 1 : 0
-        config.wakeup_bytes = UInt32(clamping: min(options.wakeupBytes, options.ringBufferBytes / 2))
+        // A power of two of whole events, at most half the ring: each CPU wakes the reader once
+        // per that many bytes of its own faults.
+        let wakeup = min(options.wakeupBytes, options.ringBufferBytes / 4)
+        config.wakeup_bytes = wakeup < MemoryLayout<tk_fault_event>.size ? 0 : UInt32(1 << (Int.bitWidth - 1 - wakeup.leadingZeroBitCount))
         config.detect_refaults = sources.contains(.refaults) ? 1 : 0
         config.pgtable_levels = layout.pageTableLevels
         config.page_offset = layout.pageOffset
@@ -169,6 +173,13 @@ public final class PageFaultRecorder {
         links = []
         reader?.stop()
         eventReader?.stop()
+    }
+
+    /// Nanoseconds per run and runs of the fault program, from the kernel's accounting (0 runs
+    /// unless `BPFRunTimeStatistics` was enabled while recording).
+    public func faultProgramCost() throws(BPFError) -> (nanosecondsPerRun: Double, runs: UInt64) {
+        let (nanoseconds, runs) = try object.program("tk_page_fault_user").runStatistics()
+        return (runs == 0 ? 0 : Double(nanoseconds) / Double(runs), runs)
     }
 
     /// The kernel-side counters, summed over CPUs.

@@ -180,7 +180,7 @@ public struct TKTPageFaultSink: PageFaultSink {
         let record = PageTraceRecord(
             time: relative(fault.timeNanoseconds), address: fault.address & ~0xfff,
             pid: UInt32(bitPattern: fault.pid), tid: UInt32(bitPattern: fault.tid),
-            kind: Self.eventKind(fault.kind), flags: fault.refault ? [.anonymous, .major] : [])
+            kind: Self.eventKind(fault.kind), flags: fault.refault ? [.anonymous] : [])
         try writer.append(record)
         if fault.refault {
             var refault = record

@@ -41,8 +41,14 @@ struct BenchRecord: AsyncParsableCommand {
     @Option(help: "Stream mode: ring buffer size.")
     var ringBuffer: String = "64MiB"
 
-    @Option(help: "Stream mode: wake the reader once this much is queued (0: on every fault).")
+    @Option(help: "Stream mode: wake the reader once per this much of a CPU's faults (0: on every fault).")
     var wakeup: String = "256KiB"
+
+    @Option(help: "Aggregate mode: capacity of the kernel's page map.")
+    var maxPages: Int = 1 << 20
+
+    @Flag(help: "Also report the fault program's own time per fault (bpf_ns_per_fault), from the kernel's run-time accounting, which adds its own cost while on.")
+    var programStatistics = false
 
     func validate() throws {
         guard pages > 0, rounds > 0, `repeat` > 0 else { throw ValidationError("--pages, --rounds and --repeat must be positive") }
@@ -63,14 +69,18 @@ struct BenchRecord: AsyncParsableCommand {
         for mode in modes.split(separator: ",").map(String.init) {
             var baseline: [Double] = [], recorded: [Double] = []
             var lost: UInt64 = 0
+            var programCost: [Double] = []
             for _ in 0..<`repeat` {
                 baseline.append(try await loop(executable, recorder: nil))
                 let options = PageFaultRecorder.Options(
                     mode: mode == "stream" ? .stream : .aggregate, ringBufferBytes: ringBytes,
-                    wakeupBytes: wakeupBytes, sources: chosen)
+                    maxPages: maxPages, wakeupBytes: wakeupBytes, sources: chosen)
                 let recorder = try PageFaultRecorder(options: options)
+                let statistics = programStatistics ? try BPFRunTimeStatistics() : nil
                 recorded.append(try await loop(executable, recorder: recorder))
+                withExtendedLifetime(statistics) {}
                 lost += try recorder.counters().totalLost
+                if programStatistics { programCost.append(try recorder.faultProgramCost().nanosecondsPerRun) }
             }
             let base = median(baseline), with = median(recorded)
             rows.append([
@@ -79,7 +89,7 @@ struct BenchRecord: AsyncParsableCommand {
                 "recorded_faults_per_second": with.rounded(),
                 "slowdown": ((base / with - 1) * 10000).rounded() / 10000,
                 "lost_events": lost,
-            ])
+            ].merging(programStatistics ? ["bpf_ns_per_fault": median(programCost).rounded()] : [:]) { a, _ in a })
             FileHandle.standardError.write(Data(
                 "tierkit: bench record \(mode): baseline \(baseline.map { Int($0) }), recorded \(recorded.map { Int($0) })\n".utf8))
         }

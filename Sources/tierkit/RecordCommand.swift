@@ -64,7 +64,7 @@ struct RecordCommand: AsyncParsableCommand {
     @Option(help: "Ring buffer size (stream mode), e.g. 64MiB; a power of two.")
     var ringBuffer: String = "64MiB"
 
-    @Option(help: "Stream mode: wake the reader once this much is queued (0: on every fault).")
+    @Option(help: "Stream mode: wake the reader once per this much of a CPU's faults (0: on every fault).")
     var wakeup: String = "256KiB"
 
     @Option(help: "Comma-separated sources: faults, refaults, reclaim, writeback, filemap, lru, migrate, damon.")

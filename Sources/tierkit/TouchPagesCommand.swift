@@ -24,7 +24,7 @@ struct TouchPagesCommand: ParsableCommand {
     @Option(help: "Rounds.")
     var rounds: Int = 10
 
-    @Option(help: "Also write 'FAULTS SECONDS' to this file (for bench record).")
+    @Option(help: "Write 'FAULTS SECONDS' to this file instead of the line on stdout (for bench record).")
     var report: String?
 
     func validate() throws {
@@ -36,9 +36,10 @@ struct TouchPagesCommand: ParsableCommand {
         let touched = ctiershims_fault_loop(pages, rounds)
         let seconds = monotonicSeconds() - start
         guard touched >= 0 else { throw ValidationError("mmap of \(pages) pages failed") }
-        print(String(format: "touch-pages: %lld faults in %.3f s: %.0f faults/s", touched, seconds, Double(touched) / seconds))
         if let report {
             try "\(touched) \(seconds)\n".write(toFile: report, atomically: false, encoding: .utf8)
+        } else {
+            print(String(format: "touch-pages: %lld faults in %.3f s: %.0f faults/s", touched, seconds, Double(touched) / seconds))
         }
     }
 }

@@ -243,3 +243,49 @@ func spawnHeldForTest(_ command: [String]) throws -> ctiershims_gated_child {
     guard failure == 0 else { throw BPFError("fork \(command[0])", errno: failure) }
     return child
 }
+
+struct PageEventSinkTests {
+    @Test func refaultsAndEventsBecomeTheirRecords() throws {
+        let path = "/tmp/tierkit-event-sink-\(getpid()).tkt"
+        defer { unlink(path) }
+        let header = TKTPageFaultSink.header(
+            targets: [.pid(5)], mode: .events, kernelRelease: "test", startMonotonicNs: 1_000, startRealtimeNs: 7,
+            sources: [.faults, .refaults, .reclaim, .damon])
+        var sink = try TKTPageFaultSink(path: path, header: header)
+        try sink.write(PageFault(timeNanoseconds: 1_500, address: 0x7f00_0000_1234, pid: 5, tid: 6, kind: .write,
+                                 errorCode: 6, refault: true))
+        var reclaim = tk_page_event()
+        reclaim.time_ns = 2_000
+        reclaim.pid = 5
+        reclaim.tid = 6
+        reclaim.kind = UInt8(TK_EVENT_RECLAIM.rawValue)
+        reclaim.count = 64
+        reclaim.value = 70
+        try sink.write(event: PageEvent(reclaim))
+        var region = tk_page_event()
+        region.time_ns = 3_000
+        region.pid = 81
+        region.tid = 81
+        region.kind = UInt8(TK_EVENT_DAMON_REGION.rawValue)
+        region.address = 0x10_0000
+        region.value = 0x18_0000
+        region.count = 0
+        try sink.write(event: PageEvent(region))
+        try sink.finish()
+
+        var reader = try PageTraceReader(path: path)
+        #expect(reader.header.sources == ["faults", "refaults", "reclaim", "damon"])
+        #expect(try reader.next() == PageTraceRecord(time: 500, address: 0x7f00_0000_1000, pid: 5, tid: 6, kind: .writeFault, flags: .anonymous))
+        #expect(try reader.next() == PageTraceRecord(time: 500, address: 0x7f00_0000_1000, pid: 5, tid: 6, kind: .refault, flags: .anonymous))
+        #expect(try reader.next() == PageTraceRecord(time: 1_000, address: 0, pid: 5, tid: 6, kind: .reclaim, count: 64))
+        #expect(try reader.next() == PageTraceRecord(time: 2_000, address: 0x10_0000, pid: 81, tid: 128, kind: .damonRegion, count: 0))
+        #expect(try reader.next() == nil)
+    }
+
+    @Test func sourcesParseByNameAndRefuseUnknownOnes() {
+        #expect(PageEventSources.parse("faults,refaults").0 == [.faults, .refaults])
+        #expect(PageEventSources.parse("filemap, damon").0 == [.filemap, .damon])
+        #expect(PageEventSources.parse("faults,swap").unknown == "swap")
+        #expect(PageEventSources([.lru, .faults]).names == ["faults", "lru"])
+    }
+}

@@ -132,7 +132,8 @@ struct tk_config {
     __u32 cgroup_level;  /* depth of cgroup_id below the cgroup v2 root */
     __u32 page_shift;    /* 12 for 4 KiB pages */
     __u32 follow_forks;  /* nonzero: a process forked by a target becomes a target */
-    __u32 wakeup_bytes;  /* wake the reader only once this much is queued (0: every event) */
+    __u32 wakeup_bytes;  /* a power of two: each CPU wakes the reader once per this many bytes of
+                          * its events (0: every event) */
     __u32 detect_refaults; /* nonzero: look the faulting address's PTE up (x86-64) */
     __u32 pgtable_levels;  /* 4 or 5 */
     __u64 page_offset;     /* virtual address of physical 0 in the direct map */
