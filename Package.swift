@@ -85,7 +85,14 @@ let package = Package(
             ]
         ),
         // The host: /proc and /sys, pidfds and process_madvise, swap and zram, file I/O.
-        .target(name: "TierHost", dependencies: ["TierCore", "CTierShims"]),
+        .target(
+            name: "TierHost",
+            dependencies: ["TierCore", "CTierShims"],
+            swiftSettings: [
+                // The workload generator's fill and access loops are what benchmarks time.
+                .unsafeFlags(["-O"], .when(configuration: .debug)),
+            ]
+        ),
         // The daemon: configuration, target resolution, the paging loop, control socket, metrics.
         .target(
             name: "TierDaemon",

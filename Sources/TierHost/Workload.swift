@@ -72,7 +72,7 @@ public struct WorkloadSample: Sendable, Equatable {
 }
 
 /// A synthetic memory workload in this process: anonymous memory (no huge pages), every page
-/// written once, then a hot set touched continuously. Owns its mapping; unmaps it when released.
+/// written once (half random, half zero), then a hot set touched continuously. Owns its mapping; unmaps it when released.
 public final class Workload {
     public let spec: WorkloadSpec
     public let layout: WorkloadLayout
@@ -112,7 +112,14 @@ public final class Workload {
         }
         layout = WorkloadLayout(pid: getpid(), shape: spec.shape, pageSize: pageSize, region: range(0, pages),
                                 hot: hot, cold: cold, phaseHot: phaseHot)
-        for i in 0..<pages { base.storeBytes(of: UInt8(truncatingIfNeeded: i | 1), toByteOffset: i * pageSize, as: UInt8.self) }
+        // Half of each page pseudo-random, half zero: about 2:1 under zram's compressor, like
+        // ordinary anonymous memory, so swapping it costs what it would for a real program.
+        var fill = SplitMix64(seed: spec.seed ^ 0x5EED)
+        let words = pageSize / 16
+        for i in 0..<pages {
+            let page = base + i * pageSize
+            for w in 0..<words { page.storeBytes(of: fill.next(), toByteOffset: w * 8, as: UInt64.self) }
+        }
     }
 
     deinit { munmap(base, pages * pageSize) }
