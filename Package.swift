@@ -104,7 +104,7 @@ let package = Package(
         .testTarget(name: "TierCoreTests", dependencies: ["TierCore"]),
         .testTarget(name: "TierInferTests", dependencies: ["TierInfer", "TierCore"]),
         .testTarget(name: "TierBPFTests", dependencies: ["TierBPF", "TierCore", "CTierShims", "CLibBPF"]),
-        .testTarget(name: "TierHostTests", dependencies: ["TierHost", "TierCore"]),
+        .testTarget(name: "TierHostTests", dependencies: ["TierHost", "TierCore", "CTierShims"]),
         .testTarget(name: "TierDaemonTests", dependencies: ["TierDaemon", "TierHost", "TierCore", "CLibBPF"]),
     ],
     swiftLanguageModes: [.v6]

@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -265,4 +267,110 @@ int64_t ctiershims_fault_loop(size_t pages, size_t rounds)
         touched += (int64_t)pages;
     }
     return touched;
+}
+
+/* The memory child's page contents: non-zero and different per page, so zram stores real
+ * data rather than a same-filled page. */
+static void fill_page(char *page, size_t i)
+{
+    for (size_t k = 0; k < CTIERSHIMS_PAGE; k += 8)
+        *(volatile uint64_t *)(page + k) = (uint64_t)(i + 1) * 0x9E3779B97F4A7C15ull + k;
+}
+
+static int64_t major_faults(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? (int64_t)ru.ru_majflt : -1;
+}
+
+int ctiershims_fork_memory_child(size_t pages, struct ctiershims_memory_child *child)
+{
+    int gate[2], report[2], err = 0;
+    pid_t pid = fork_with_pipes(gate, report, &err);
+    if (pid < 0)
+        return err;
+    if (pid == 0) {
+        close(gate[1]);
+        close(report[0]);
+        close_other_fds(gate[0], report[1]);
+        size_t length = pages * CTIERSHIMS_PAGE;
+        char *base = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        uint64_t address = 0;
+        if (base != MAP_FAILED && madvise(base, length, MADV_NOHUGEPAGE) == 0) {
+            /* A freshly faulted page waits in its CPU's LRU batch (up to 31 pages) before it
+             * joins an LRU list, and MADV_PAGEOUT skips pages not on a list. Stay on one CPU
+             * and fault 64 more pages (another mapping, never advised) to flush that batch. */
+            cpu_set_t cpu;
+            CPU_ZERO(&cpu);
+            CPU_SET(sched_getcpu(), &cpu);
+            (void)sched_setaffinity(0, sizeof cpu, &cpu);
+            for (size_t i = 0; i < pages; i++)
+                fill_page(base + i * CTIERSHIMS_PAGE, i);
+            char *flush = mmap(NULL, 64 * CTIERSHIMS_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (flush != MAP_FAILED)
+                for (size_t i = 0; i < 64; i++)
+                    fill_page(flush + i * CTIERSHIMS_PAGE, i);
+            address = (uint64_t)(uintptr_t)base;
+        }
+        if (write_full(report[1], &address, sizeof address) != 0 || address == 0)
+            _exit(1);
+        unsigned char *vector = mmap(NULL, pages, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        char command;
+        while (read_full(gate[0], &command, 1) == 1) {
+            int64_t answer = -1;
+            if (command == 'm' && vector != MAP_FAILED && mincore(base, length, vector) == 0) {
+                answer = 0;
+                for (size_t i = 0; i < pages; i++)
+                    answer += vector[i] & 1;
+            } else if (command == 't') {
+                int64_t before = major_faults();
+                uint64_t sum = 0;
+                for (size_t i = 0; i < pages; i++)
+                    sum += *(volatile uint64_t *)(base + i * CTIERSHIMS_PAGE);
+                (void)sum;
+                answer = major_faults() - before;
+            }
+            if (write_full(report[1], &answer, sizeof answer) != 0)
+                _exit(1);
+        }
+        _exit(0);
+    }
+    close(gate[0]);
+    close(report[1]);
+    child->pid = pid;
+    child->command_fd = gate[1];
+    child->answer_fd = report[0];
+    uint64_t address = 0;
+    if (read_full(child->answer_fd, &address, sizeof address) != (ssize_t)sizeof address || address == 0) {
+        ctiershims_memory_child_finish(child);
+        return ENOMEM;
+    }
+    child->base = address;
+    return 0;
+}
+
+int64_t ctiershims_memory_child_ask(struct ctiershims_memory_child *child, char command)
+{
+    int64_t answer = -1;
+    if (write_full(child->command_fd, &command, 1) != 0)
+        return -1;
+    if (read_full(child->answer_fd, &answer, sizeof answer) != (ssize_t)sizeof answer)
+        return -1;
+    return answer;
+}
+
+int ctiershims_memory_child_finish(struct ctiershims_memory_child *child)
+{
+    int status = -1;
+    if (child->command_fd >= 0)
+        close(child->command_fd);
+    if (child->answer_fd >= 0)
+        close(child->answer_fd);
+    child->command_fd = child->answer_fd = -1;
+    if (child->pid > 0) {
+        while (waitpid(child->pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        child->pid = 0;
+    }
+    return status;
 }

@@ -26,10 +26,21 @@ public enum CgroupReclaim {
         return nil
     }
 
+    /// Where the cgroup v1 memory controller is mounted, or nil.
+    public static func memoryV1MountPoint() -> String? {
+        guard let text = try? HostFile.read("/proc/self/mounts") else { return nil }
+        for line in text.split(separator: "\n") {
+            let f = line.split(separator: " ")
+            if f.count > 3, f[2] == "cgroup", f[3].split(separator: ",").contains("memory") { return String(f[1]) }
+        }
+        return nil
+    }
+
     /// Checks a cgroup given as a path under the cgroup2 mount (`/sys/fs/cgroup/job`) or relative to it (`job`).
     public static func availability(cgroup: String) -> Availability {
         guard let mount = unifiedMountPoint() else {
-            return .unavailable(reason: "no cgroup2 file system is mounted")
+            let v1 = memoryV1MountPoint().map { " (the memory controller is on cgroup v1 at \($0))" } ?? ""
+            return .unavailable(reason: "no cgroup2 file system is mounted\(v1)")
         }
         let dir = cgroup.hasPrefix("/") ? cgroup : mount + "/" + cgroup
         guard HostFile.exists(dir) else { return .unavailable(reason: "\(dir) does not exist") }

@@ -27,9 +27,11 @@ public struct MemoryInfo: Sendable, Equatable {
     public static func parse(_ text: String, file: String) throws(SystemCallError) -> MemoryInfo {
         var values: [String: Int64] = [:]
         var lineNumber = 0
+        var lastLine = 0
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
             if line.isEmpty { continue }
+            lastLine = lineNumber
             guard let colon = line.firstIndex(of: ":") else {
                 throw HostFile.parseError(file, line: lineNumber, "expected 'Key: N kB', found '\(line)'")
             }
@@ -41,7 +43,7 @@ public struct MemoryInfo: Sendable, Equatable {
         }
         func need(_ key: String) throws(SystemCallError) -> Int64 {
             guard let v = values[key] else {
-                throw SystemCallError("parse \(file)", errno: 0, detail: "line \(lineNumber + 1): no \(key) line (end of file)")
+                throw SystemCallError("parse \(file)", errno: 0, detail: "after line \(lastLine): no \(key) line before the end of the file")
             }
             return v
         }

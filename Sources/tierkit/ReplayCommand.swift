@@ -15,9 +15,14 @@ struct ReplayCommand: ParsableCommand {
         (see `tierkit policies`). Sizes: 128MiB, 1GiB, 4096 (bytes), objects with --objects, \
         or 1%,10% of the trace's working set.
 
+        With --paging, a page trace (.tkt) runs through a paging policy instead, on a simulated \
+        memory of --memory pages, beside the kernel's LRU alone (see `tierkit replay --paging`
+        in the README).
+
         Examples:
           tierkit replay trace.oracleGeneral --policy lru,arc,s3fifo --size 128MiB,1GiB
           tierkit replay trace.csv --objects --policy lru,sieve --size 1%,10% --plot mrc.svg --json out.json
+          tierkit replay --paging cold-age:min_age=5s faults.tkt --memory 50% --plot resident.svg
         """
     )
 
@@ -27,7 +32,9 @@ struct ReplayCommand: ParsableCommand {
     var policy: String = "lru"
 
     @Option(help: "Comma-separated cache sizes: bytes (B/KiB/MiB/GiB), objects (--objects), or % of the working set.")
-    var size: String
+    var size: String?
+
+    @OptionGroup var paging: PagingReplayOptions
 
     @Option(help: "Admission policy for every run (always, prob:prob=0.5, size:size=64KiB (admits smaller objects), secondhit).")
     var admission: String = "always"
@@ -45,6 +52,10 @@ struct ReplayCommand: ParsableCommand {
     var plot: String?
 
     func run() throws {
+        if paging.paging != nil {
+            return try paging.run(trace: traceOptions.trace, json: json, plot: plot)
+        }
+        guard let size else { throw ValidationError("--size is required (or --paging POLICY with --memory SIZE for a page trace)") }
         let spec = try traceOptions.spec()
         let admissionSpec = try AdmissionSpec(parsing: admission)
         let policies = try Policies.splitList(policy).map { try Policies.parse($0) }

@@ -61,6 +61,25 @@ int ctiershims_toucher_finish(struct ctiershims_toucher *toucher);
  * when mmap failed. */
 int64_t ctiershims_fault_loop(size_t pages, size_t rounds);
 
+/* A forked child holding `pages` anonymous pages (4 KiB, MADV_NOHUGEPAGE), each written with
+ * distinct non-zero data, that answers commands until its command pipe closes:
+ *   'm'  pages resident in memory or the swap cache (mincore), as int64_t
+ *   't'  read every page; the major faults that took (getrusage), as int64_t
+ * so tests can check what another process's pageout and willneed did from the inside. */
+struct ctiershims_memory_child {
+    pid_t pid;
+    int command_fd;
+    int answer_fd;
+    uint64_t base; /* the pages' address in the child */
+};
+
+/* Forks the child and waits until its pages are written. Returns 0 or an errno. */
+int ctiershims_fork_memory_child(size_t pages, struct ctiershims_memory_child *child);
+/* Sends a command; returns the answer, or -1. */
+int64_t ctiershims_memory_child_ask(struct ctiershims_memory_child *child, char command);
+/* Closes the pipes and reaps the child; returns its wait status, or -1. */
+int ctiershims_memory_child_finish(struct ctiershims_memory_child *child);
+
 /* ---- Host system calls (host.c) ---- */
 
 /* Most iovecs one process_madvise call takes (the kernel's UIO_MAXIOV). */
