@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print JSON (measured, not asserted).",
-        subcommands: [BenchReplay.self, BenchReplayOne.self, BenchInfer.self, BenchRecord.self, BenchKV.self]
+        subcommands: [BenchReplay.self, BenchReplayOne.self, BenchInfer.self, BenchRecord.self, BenchKV.self, BenchReclaim.self]
     )
 }
 
