@@ -136,7 +136,9 @@ let package = Package(
         .testTarget(name: "TierInferTests", dependencies: ["TierInfer", "TierCore"]),
         .testTarget(name: "TierBPFTests", dependencies: ["TierBPF", "TierCore", "TierHost", "CTierShims", "CLibBPF"]),
         .testTarget(name: "TierHostTests", dependencies: ["TierHost", "TierCore", "CTierShims"]),
-        .testTarget(name: "TierDaemonTests", dependencies: ["TierDaemon", "TierHost", "TierCore", "CLibBPF"]),
+        .testTarget(name: "TierDaemonTests", dependencies: [
+            "TierDaemon", "TierHost", "TierCore", "CLibBPF", .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         .testTarget(name: "TierKVTests", dependencies: ["TierKV", "TierInfer", "TierCore", "TierHost"]),
     ],
     swiftLanguageModes: [.v6]
