@@ -9,11 +9,14 @@ let package = Package(
         .library(name: "TierInfer", targets: ["TierInfer"]),
         .library(name: "TierBPF", targets: ["TierBPF"]),
         .library(name: "TierHost", targets: ["TierHost"]),
+        .library(name: "TierServe", targets: ["TierServe"]),
         .executable(name: "tierkit", targets: ["tierkit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .target(
@@ -57,6 +60,16 @@ let package = Package(
         ),
         // The host: /proc and /sys, pidfds and process_madvise, swap and zram, file I/O.
         .target(name: "TierHost", dependencies: ["TierCore", "CTierShims"]),
+        // The OpenAI-compatible HTTP server over the inference runtime; Hummingbird stays here.
+        .target(
+            name: "TierServe",
+            dependencies: [
+                "TierInfer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "tierkit",
             dependencies: [
@@ -64,6 +77,7 @@ let package = Package(
                 "TierInfer",
                 "TierBPF",
                 "TierHost",
+                "TierServe",
                 "CTierShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -73,6 +87,7 @@ let package = Package(
         .testTarget(name: "TierInferTests", dependencies: ["TierInfer", "TierCore"]),
         .testTarget(name: "TierBPFTests", dependencies: ["TierBPF", "TierCore", "CTierShims", "CLibBPF"]),
         .testTarget(name: "TierHostTests", dependencies: ["TierHost", "TierCore"]),
+        .testTarget(name: "TierServeTests", dependencies: ["TierServe", "TierInfer"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -132,6 +132,22 @@ public final class BatchScheduler {
         return events
     }
 
+    /// Drops request `id`, waiting or running, and frees its blocks; false when it is unknown
+    /// (already finished). A client that went away stops costing compute this way.
+    @discardableResult
+    public func cancel(_ id: Int) -> Bool {
+        if let i = active.firstIndex(where: { $0.id == id }) {
+            runtime.cache.closeSequence(active[i].slot)
+            active.remove(at: i)
+            return true
+        }
+        if let i = waiting[waitingHead...].firstIndex(where: { $0.id == id }) {
+            waiting.remove(at: i)
+            return true
+        }
+        return false
+    }
+
     /// Steps until every queued request has finished; returns the generated tokens by id.
     public func runToCompletion() throws(InferError) -> [Int: [Int32]] {
         var out: [Int: [Int32]] = [:]
