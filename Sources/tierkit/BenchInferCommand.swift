@@ -31,6 +31,9 @@ struct BenchInfer: ParsableCommand {
     @Option(help: "Runs of each test; the best is reported.")
     var `repeat`: Int = 3
 
+    @Flag(help: "Also time the forward pass by phase (one prefill and one decode run) and print microseconds per token.")
+    var profile = false
+
     func run() throws {
         let (_, loaded) = try loadModel(path: model)
         let longDecode = 32
@@ -98,12 +101,40 @@ struct BenchInfer: ParsableCommand {
             longDecodeSpeed = Double(longDecode) / seconds(since: start)
             cache.closeSequence(slot)
         }
+        var profileJSON = ""
+        if profile {
+            runtime.profile = PhaseProfile()
+            let slot = cache.openSequence()!
+            step.removeAll()
+            for p in 0..<promptTokens { step.append(token: Int32(100 + p % 1000), slot: slot, position: p, logits: p == promptTokens - 1) }
+            try runtime.forward(step)
+            cache.closeSequence(slot)
+            let prefillProfile = runtime.profile!
+            runtime.profile = PhaseProfile()
+            let single = cache.openSequence()!
+            var token: Int32 = 1
+            for p in 0..<genTokens {
+                step.removeAll()
+                step.append(token: token, slot: single, position: p, logits: true)
+                try runtime.forward(step)
+                token = Sampler.argmax(runtime.logits(row: 0))
+            }
+            cache.closeSequence(single)
+            let decodeProfile = runtime.profile!
+            runtime.profile = nil
+            func perToken(_ p: PhaseProfile, _ tokens: Int) -> String {
+                zip(PhaseProfile.names, p.nanoseconds).map { "\"\($0)\": \(rounded(Double($1) / 1000 / Double(tokens)))" }
+                    .joined(separator: ", ")
+            }
+            profileJSON = ", \"profile_us_per_token\": {\"prefill\": {\(perToken(prefillProfile, promptTokens))}, " +
+                "\"decode\": {\(perToken(decodeProfile, genTokens))}}"
+        }
         print("""
         {"threads": \(threads), "prompt_tokens": \(promptTokens), "prefill_tokens_per_second": \(rounded(prefill)), \
         "decode_tokens": \(genTokens), "decode_tokens_per_second": \(rounded(decode)), \
         "long_context": \(longContext), "decode_tokens_per_second_at_\(longContext)": \(rounded(longDecodeSpeed)), \
         "batch": \(batch), "batch\(batch)_decode_tokens_per_second": \(rounded(batched)), \
-        "peak_rss_bytes": \(peakResidentBytes())}
+        "peak_rss_bytes": \(peakResidentBytes())\(profileJSON)}
         """)
     }
 
