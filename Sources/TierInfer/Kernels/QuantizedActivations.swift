@@ -49,35 +49,48 @@ public struct QuantizedActivations: @unchecked Sendable {
     /// Quantizes `cols` values of `x` into row `row` in `layout`.
     @inline(__always)
     public func quantize(row: Int, from x: UnsafePointer<Float>, cols: Int, layout: Layout) {
-        let blocks = cols / 32
+        quantize(row: row, from: x, blocks: 0..<(cols / 32), layout: layout)
+    }
+
+    /// Quantizes the blocks `blocks` of 32 values of `x` (the row's first value at `x`) into
+    /// row `row`; blocks are independent, so workers may quantize disjoint ranges of one row.
+    @inline(__always)
+    public func quantize(row: Int, from x: UnsafePointer<Float>, blocks: Range<Int>, layout: Layout) {
         let q = values + row * maxCols
         let d = scales + row * (maxCols / 32)
         let s = sums + row * (maxCols / 32)
-        for b in 0..<blocks {
+        for b in blocks {
             let p = UnsafeRawPointer(x + b * 32)
             let v0 = p.loadUnaligned(as: SIMD16<Float>.self)
             let v1 = p.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
             let amax = max(max(v0.max(), -v0.min()), max(v1.max(), -v1.min()))
             let scale = amax / 127
             let inverse: Float = amax != 0 ? 127 / amax : 0
-            // Rounded eight lanes at a time (the same rounding as one value at a time).
-            let r0 = SIMD16<Int32>((v0 * inverse).rounded(.toNearestOrEven))
-            let r1 = SIMD16<Int32>((v1 * inverse).rounded(.toNearestOrEven))
-            let total = (r0 &+ r1).wrappedSum()
-            let raw = UnsafeMutableRawPointer(q)
-            switch layout {
-            case .evenOdd:
-                let out = (b * 32) * 2
-                raw.storeBytes(of: SIMD8<Int16>(truncatingIfNeeded: r0.evenHalf), toByteOffset: out, as: SIMD8<Int16>.self)
-                raw.storeBytes(of: SIMD8<Int16>(truncatingIfNeeded: r1.evenHalf), toByteOffset: out + 16, as: SIMD8<Int16>.self)
-                raw.storeBytes(of: SIMD8<Int16>(truncatingIfNeeded: r0.oddHalf), toByteOffset: out + 32, as: SIMD8<Int16>.self)
-                raw.storeBytes(of: SIMD8<Int16>(truncatingIfNeeded: r1.oddHalf), toByteOffset: out + 48, as: SIMD8<Int16>.self)
-            case .nibblePairs:
-                let out = ((b & ~1) * 32 + (b & 1) * 8) * 2
-                raw.storeBytes(of: SIMD8<Int16>(truncatingIfNeeded: r0.evenHalf), toByteOffset: out, as: SIMD8<Int16>.self)
-                raw.storeBytes(of: SIMD8<Int16>(truncatingIfNeeded: r1.evenHalf), toByteOffset: out + 32, as: SIMD8<Int16>.self)
-                raw.storeBytes(of: SIMD8<Int16>(truncatingIfNeeded: r0.oddHalf), toByteOffset: out + 64, as: SIMD8<Int16>.self)
-                raw.storeBytes(of: SIMD8<Int16>(truncatingIfNeeded: r1.oddHalf), toByteOffset: out + 96, as: SIMD8<Int16>.self)
+            // Round to nearest even by adding 1.5 * 2^23 (|v| <= 127 here): the sum's low bits
+            // are the rounded value, as `rounded(.toNearestOrEven)` gives it, eight lanes at a time.
+            let magic = SIMD16<Float>(repeating: 12_582_912)
+            let bias = SIMD16<Int32>(repeating: 0x4B40_0000)
+            var r = (unsafeBitCast(v0 * inverse + magic, to: SIMD16<Int32>.self) &- bias,
+                     unsafeBitCast(v1 * inverse + magic, to: SIMD16<Int32>.self) &- bias)
+            let total = (r.0 &+ r.1).wrappedSum()
+            withUnsafeBytes(of: &r) { raw in
+                let v = raw.bindMemory(to: Int32.self)
+                switch layout {
+                case .evenOdd:
+                    let out = q + b * 32
+                    for k in 0..<16 {
+                        out[k] = Int16(truncatingIfNeeded: v[2 * k])
+                        out[k + 16] = Int16(truncatingIfNeeded: v[2 * k + 1])
+                    }
+                case .nibblePairs:
+                    let out = q + (b & ~1) * 32 + (b & 1) * 8
+                    for k in 0..<8 {
+                        out[k] = Int16(truncatingIfNeeded: v[2 * k])
+                        out[16 + k] = Int16(truncatingIfNeeded: v[2 * k + 16])
+                        out[32 + k] = Int16(truncatingIfNeeded: v[2 * k + 1])
+                        out[48 + k] = Int16(truncatingIfNeeded: v[2 * k + 17])
+                    }
+                }
             }
             d[b] = Float(Float16(scale))
             s[b] = Float(Float16(scale * Float(total)))

@@ -173,12 +173,7 @@ public final class LlamaRuntime: @unchecked Sendable {
             let layer = model.layers[l]
             // Attention block.
             layer.attentionNorm.withUnsafeBufferPointer { norm in
-                perToken(n) { w in
-                    for t in pool.range(of: w, count: n) {
-                        Elementwise.rmsNorm(x + t * e, weight: norm.baseAddress!, count: e, eps: c.rmsEpsilon, out: normed + t * e)
-                        acts.quantize(row: t, from: normed + t * e, cols: e, layout: .nibblePairs)
-                    }
-                }
+                normalize(n, weight: norm.baseAddress!)
             }
             lap(1)
             pool.run { w in
@@ -224,14 +219,11 @@ public final class LlamaRuntime: @unchecked Sendable {
             }
             lap(5)
             // Feed-forward block.
+            perToken(n) { w in
+                for t in pool.range(of: w, count: n) { Elementwise.add(x + t * e, normed + t * e, count: e) }
+            }
             layer.ffnNorm.withUnsafeBufferPointer { norm in
-                perToken(n) { w in
-                    for t in pool.range(of: w, count: n) {
-                        Elementwise.add(x + t * e, normed + t * e, count: e)
-                        Elementwise.rmsNorm(x + t * e, weight: norm.baseAddress!, count: e, eps: c.rmsEpsilon, out: normed + t * e)
-                        acts.quantize(row: t, from: normed + t * e, cols: e, layout: .nibblePairs)
-                    }
-                }
+                normalize(n, weight: norm.baseAddress!)
             }
             lap(6)
             pool.run { w in
@@ -239,10 +231,23 @@ public final class LlamaRuntime: @unchecked Sendable {
                                 out: gateUp, outStride: 2 * f)
             }
             lap(7)
-            perToken(n) { w in
-                for t in pool.range(of: w, count: n) {
-                    Elementwise.swiGLU(gate: gateUp + t * 2 * f, up: gateUp + t * 2 * f + f, count: f, out: normed + t * f)
-                    acts.quantize(row: t, from: normed + t * f, cols: f, layout: .nibblePairs)
+            if n < 4 * pool.threadCount {
+                // Few tokens: split each row's blocks over the workers instead.
+                pool.run { w in
+                    let blocks = pool.range(of: w, count: f / 32)
+                    let lo = blocks.lowerBound * 32
+                    for t in 0..<n {
+                        Elementwise.swiGLU(gate: gateUp + t * 2 * f + lo, up: gateUp + t * 2 * f + f + lo, count: blocks.count * 32,
+                                           out: normed + t * f + lo)
+                        acts.quantize(row: t, from: normed + t * f, blocks: blocks, layout: .nibblePairs)
+                    }
+                }
+            } else {
+                pool.run { w in
+                    for t in pool.range(of: w, count: n) {
+                        Elementwise.swiGLU(gate: gateUp + t * 2 * f, up: gateUp + t * 2 * f + f, count: f, out: normed + t * f)
+                        acts.quantize(row: t, from: normed + t * f, cols: f, layout: .nibblePairs)
+                    }
                 }
             }
             lap(8)
@@ -285,6 +290,32 @@ public final class LlamaRuntime: @unchecked Sendable {
         let d = (now - mark).components
         profile!.nanoseconds[phase] += UInt64(d.seconds) * 1_000_000_000 + UInt64(d.attoseconds / 1_000_000_000)
         mark = now
+    }
+
+    /// RMS-normalises the residual rows of `n` tokens into `normed` and quantizes them. With
+    /// few tokens the workers split each row's blocks (each computes the row's scale itself).
+    @inline(__always)
+    private func normalize(_ n: Int, weight: UnsafePointer<Float>) {
+        let e = config.embedding, eps = config.rmsEpsilon
+        let (x, normed, acts, pool) = (x, normed, acts, pool)
+        if n < 4 * pool.threadCount {
+            pool.run { w in
+                let blocks = pool.range(of: w, count: e / 32)
+                for t in 0..<n {
+                    let scale = Elementwise.rmsScale(x + t * e, count: e, eps: eps)
+                    let row = x + t * e, out = normed + t * e
+                    for i in (blocks.lowerBound * 32)..<(blocks.upperBound * 32) { out[i] = row[i] * scale * weight[i] }
+                    acts.quantize(row: t, from: out, blocks: blocks, layout: .nibblePairs)
+                }
+            }
+        } else {
+            pool.run { w in
+                for t in pool.range(of: w, count: n) {
+                    Elementwise.rmsNorm(x + t * e, weight: weight, count: e, eps: eps, out: normed + t * e)
+                    acts.quantize(row: t, from: normed + t * e, cols: e, layout: .nibblePairs)
+                }
+            }
+        }
     }
 
     /// Runs a per-token job on the pool, or on the calling thread alone when the batch is too
