@@ -193,6 +193,22 @@ public final class BatchScheduler {
         return events
     }
 
+    /// Drops request `id`, waiting or running, and frees its blocks; false when it is unknown
+    /// (already finished). A client that went away stops costing compute this way.
+    @discardableResult
+    public func cancel(_ id: Int) -> Bool {
+        if let i = active.firstIndex(where: { $0.id == id }) {
+            runtime.cache.closeSequence(active[i].slot) { block in tier?.release(block) ?? false }
+            active.remove(at: i)
+            return true
+        }
+        if let i = waiting[waitingHead...].firstIndex(where: { $0.id == id }) {
+            waiting.remove(at: i)
+            return true
+        }
+        return false
+    }
+
     /// Hands the tier every block that filled during the step (its keys and values are final).
     private func registerFullBlocks(_ tier: any KVBlockTier) {
         let bs = runtime.cache.blockSize
