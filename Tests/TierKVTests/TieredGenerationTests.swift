@@ -52,6 +52,37 @@ private func runtime(_ model: LlamaModel, blocks: Int) -> LlamaRuntime {
         #expect(m.resumedBySwap == 1)
     }
 
+    @Test func preemptedSequencesResumeWithTheSameTokens() throws {
+        guard let model = KVModel.require("preemptedSequencesResumeWithTheSameTokens") else { return }
+        // Two 20-token prompts decoding 40 tokens each: 4 blocks apiece at the end, 5 in the pool.
+        let c = GenerationRequest(prompt: syntheticPrompt(20, seed: 31), maxTokens: 40)
+        let d = GenerationRequest(prompt: syntheticPrompt(20, seed: 32), maxTokens: 40)
+        let alone = try runSequentially(BatchScheduler(runtime: runtime(model, blocks: 32)), [c, d])
+        for resume in [KVResumeMode.swap, .recompute] {
+            let dir = try ScratchDirectory()
+            defer { dir.cleanup() }
+            let rt = runtime(model, blocks: 5)
+            let tier = try KVTiers.make(memory: rt.cache, swap: KVSwapConfiguration(path: dir.file("kv.swap"), size: 16 << 20), resume: resume)
+            let scheduler = BatchScheduler(runtime: rt, tier: tier)
+            scheduler.preemptive = true
+            let ic = try scheduler.submit(c), id = try scheduler.submit(d)
+            let out = try scheduler.runToCompletion()
+            #expect(out[ic] == alone[0] && out[id] == alone[1])
+            print("preemption (\(resume)): preemptions=\(scheduler.preemptions)", tier.metrics.fields.map { "\($0.0)=\($0.1)" }.joined(separator: " "))
+            // D is preempted once, after 13 tokens: it resumes as a 33-token prompt whose two full
+            // blocks were cached (one still in DRAM, one pushed to the SSD).
+            #expect(scheduler.preemptions == 1)
+            let m = tier.metrics
+            if resume == .swap {
+                #expect(m.resumedBySwap == 1 && m.ssdHits == 1 && m.dramHits == 1 && m.reusedTokens == 32)
+                #expect(m.prefilledTokens == 20 + 20 + 1)
+            } else {
+                #expect(m.resumedByRecompute == 1 && m.ssdHits == 0 && m.reusedTokens == 0 && m.recomputedTokens == 32)
+                #expect(m.prefilledTokens == 20 + 20 + 33)
+            }
+        }
+    }
+
     @Test func sharedPrefixPrefillsOnlyTheNewTokens() throws {
         guard let model = KVModel.require("sharedPrefixPrefillsOnlyTheNewTokens") else { return }
         let system = syntheticPrompt(64, seed: 21)

@@ -39,6 +39,14 @@ public final class BatchScheduler {
     public let tier: (any KVBlockTier)?
     /// How many waiting requests ahead the tier prefetches blocks for.
     public var prefetchDepth = 4
+    /// With a tier: admit a request once its prompt fits (not its whole length), and when running
+    /// sequences run short of blocks, preempt the newest: its full blocks stay cached (to be
+    /// swapped out or dropped by the tier), and it resumes later from its cached prefix, read
+    /// back or recomputed as the tier's cost model chooses. Off: every request reserves its
+    /// whole length on admission and is never preempted.
+    public var preemptive = false
+    /// Sequences preempted so far.
+    public private(set) var preemptions = 0
 
     private struct Sequence {
         var id: Int
@@ -53,7 +61,7 @@ public final class BatchScheduler {
         func token(at i: Int) -> Int32 { i < request.prompt.count ? request.prompt[i] : generated[i - request.prompt.count] }
     }
 
-    private var waiting: [(id: Int, request: GenerationRequest, hashes: [UInt64])] = []
+    private var waiting: [(id: Int, request: GenerationRequest, hashes: [UInt64], sampler: Sampler?)] = []
     private var waitingHead = 0
     private var active: [Sequence] = []
     private var batch = StepBatch()
@@ -80,7 +88,7 @@ public final class BatchScheduler {
         let id = nextID
         nextID += 1
         let hashes = tier == nil ? [] : PrefixHash.chain(request.prompt, blockSize: runtime.cache.blockSize)
-        waiting.append((id, request, hashes))
+        waiting.append((id, request, hashes, nil))
         return id
     }
 
@@ -95,16 +103,18 @@ public final class BatchScheduler {
         let cache = runtime.cache
         // Admit requests while a slot is free and the pool (free blocks and, with a tier, cached
         // blocks no sequence holds) can hold the whole request beside what running ones still need.
+        let optimistic = preemptive && tier != nil
         while waitingHead < waiting.count {
-            let (id, request, hashes) = waiting[waitingHead]
+            let (id, request, hashes, sampler) = waiting[waitingHead]
             var reserved = 0
             for s in active {
-                reserved += cache.blocksNeeded(slot: s.slot, length: s.request.prompt.count + s.request.maxTokens)
+                reserved += cache.blocksNeeded(slot: s.slot, length: optimistic ? nextLength(s) : s.request.prompt.count + s.request.maxTokens)
             }
-            let blocks = (request.prompt.count + request.maxTokens + cache.blockSize - 1) / cache.blockSize
+            let length = optimistic ? request.prompt.count + 1 : request.prompt.count + request.maxTokens
+            let blocks = (length + cache.blockSize - 1) / cache.blockSize
             let supply = cache.freeBlockCount + (tier?.evictableCount ?? 0)
             guard supply - reserved >= blocks, let slot = cache.openSequence() else { break }
-            var sequence = Sequence(id: id, request: request, slot: slot, sampler: Sampler(request.sampling))
+            var sequence = Sequence(id: id, request: request, slot: slot, sampler: sampler ?? Sampler(request.sampling))
             if let tier {
                 // Every full block before the last prompt token may come from the tier; the last
                 // token is always computed for its logits.
@@ -122,6 +132,15 @@ public final class BatchScheduler {
             waitingHead = 0
         }
         guard !active.isEmpty else { return [] }
+        if optimistic, let tier {
+            // Preempt the newest sequences until the rest can take this step's blocks.
+            while active.count > 1 {
+                var need = 0
+                for s in active { need += cache.blocksNeeded(slot: s.slot, length: nextLength(s)) }
+                guard need > cache.freeBlockCount + tier.evictableCount else { break }
+                preempt(active.count - 1)
+            }
+        }
 
         batch.removeAll()
         logitOwners.removeAll(keepingCapacity: true)
@@ -207,6 +226,29 @@ public final class BatchScheduler {
             return true
         }
         return false
+    }
+
+    /// The length a sequence reaches in its next step (a prompt chunk at most a full batch).
+    private func nextLength(_ s: Sequence) -> Int {
+        s.prefilled < s.request.prompt.count
+            ? min(s.request.prompt.count, s.prefilled + runtime.maxBatchTokens)
+            : s.request.prompt.count + s.generated.count
+    }
+
+    /// Takes `active[i]` off the pool and queues it first to resume: its keys and values cover
+    /// every token but the last generated one, so it resumes as a prompt of all its tokens whose
+    /// last logits give its next token, with the rest of its token limit and its sampler's state.
+    private func preempt(_ i: Int) {
+        let s = active.remove(at: i)
+        runtime.cache.closeSequence(s.slot) { block in tier?.release(block) ?? false }
+        var request = s.request
+        if s.prefilled == request.prompt.count {
+            request.prompt += s.generated
+            request.maxTokens -= s.generated.count
+        }
+        let hashes = PrefixHash.chain(request.prompt, blockSize: runtime.cache.blockSize)
+        waiting.insert((s.id, request, hashes, s.sampler), at: waitingHead)
+        preemptions += 1
     }
 
     /// Hands the tier every block that filled during the step (its keys and values are final).
