@@ -145,8 +145,6 @@ let package = Package(
         .testTarget(name: "TierHostTests", dependencies: ["TierHost", "TierCore", "CTierShims"]),
         .testTarget(name: "TierDaemonTests", dependencies: ["TierDaemon", "TierHost", "TierCore", "CLibBPF"]),
         .testTarget(name: "TierKVTests", dependencies: ["TierKV", "TierInfer", "TierCore", "TierHost"]),
-        .testTarget(name: "TierBPFTests", dependencies: ["TierBPF", "TierCore", "CTierShims", "CLibBPF"]),
-        .testTarget(name: "TierHostTests", dependencies: ["TierHost", "TierCore"]),
         .testTarget(name: "TierServeTests", dependencies: ["TierServe", "TierInfer"]),
     ],
     swiftLanguageModes: [.v6]
