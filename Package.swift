@@ -119,6 +119,7 @@ let package = Package(
             name: "TierServe",
             dependencies: [
                 "TierInfer",
+                "TierKV",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -145,7 +146,7 @@ let package = Package(
         .testTarget(name: "TierHostTests", dependencies: ["TierHost", "TierCore", "CTierShims"]),
         .testTarget(name: "TierDaemonTests", dependencies: ["TierDaemon", "TierHost", "TierCore", "CLibBPF"]),
         .testTarget(name: "TierKVTests", dependencies: ["TierKV", "TierInfer", "TierCore", "TierHost"]),
-        .testTarget(name: "TierServeTests", dependencies: ["TierServe", "TierInfer"]),
+        .testTarget(name: "TierServeTests", dependencies: ["TierServe", "TierInfer", "TierKV"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import TierInfer
+import TierKV
 
 /// What the engine reports on one request's event stream.
 public enum EngineEvent: Sendable, Equatable {
@@ -27,12 +28,22 @@ public struct EngineConfiguration: Sendable {
     public var contextLength: Int
     /// Most tokens in one forward step (decode tokens and prompt chunks together).
     public var maxBatchTokens: Int
+    /// KV blocks in the pool (the KV tier's DRAM budget); nil: enough for every sequence to reach
+    /// the full context length. At least one full-length sequence's worth, or a request could
+    /// wait forever.
+    public var kvBlocks: Int?
+    /// With a KV tier: admit requests once their prompt fits and preempt the newest sequence when
+    /// blocks run short (`BatchScheduler.preemptive`).
+    public var preemptive: Bool
 
-    public init(threads: Int = ComputePool.processorCount, maxSequences: Int = 4, contextLength: Int = 2048, maxBatchTokens: Int = 256) {
+    public init(threads: Int = ComputePool.processorCount, maxSequences: Int = 4, contextLength: Int = 2048, maxBatchTokens: Int = 256,
+                kvBlocks: Int? = nil, preemptive: Bool = false) {
         self.threads = threads
         self.maxSequences = maxSequences
         self.contextLength = contextLength
         self.maxBatchTokens = maxBatchTokens
+        self.kvBlocks = kvBlocks
+        self.preemptive = preemptive
     }
 }
 
@@ -58,10 +69,15 @@ public final class InferenceEngine: @unchecked Sendable {
     private var stopping = false
     private var nextTicket = 0
     private let stopped = DispatchSemaphore(value: 0)
+    // Guarded by `condition`: taken by the engine thread after every step, before its events go
+    // out, so a client that saw its response end reads counters that include its request.
+    private var snapshot: EngineMetrics
 
-    /// Starts an engine for `model`, with KV blocks enough for every sequence to reach the full
-    /// context length (so an admitted request never waits for blocks forever).
-    public init(model: LlamaModel, tokenizer: Tokenizer, chatTemplate: ChatTemplate?, configuration: EngineConfiguration) {
+    /// Starts an engine for `model`, with `configuration.kvBlocks` KV blocks (default: enough
+    /// for every sequence to reach the full context length); `tier` makes the KV tier over the
+    /// runtime's block pool (nil: a plain pool).
+    public init(model: LlamaModel, tokenizer: Tokenizer, chatTemplate: ChatTemplate?, configuration: EngineConfiguration,
+                tier makeTier: (PagedKVCache) throws -> (any KVBlockTier)? = { _ in nil }) rethrows {
         self.tokenizer = tokenizer
         self.chatTemplate = chatTemplate
         let c = configuration
@@ -70,9 +86,13 @@ public final class InferenceEngine: @unchecked Sendable {
         let runtime = LlamaRuntime(
             model: model, threads: c.threads, maxBatchTokens: max(c.maxBatchTokens, c.maxSequences),
             maxLogitRows: c.maxSequences, maxSequences: c.maxSequences,
-            kvBlocks: c.maxSequences * ((contextLength + blockSize - 1) / blockSize), blockSize: blockSize,
+            kvBlocks: c.kvBlocks ?? c.maxSequences * ((contextLength + blockSize - 1) / blockSize), blockSize: blockSize,
             maxLength: contextLength)
-        scheduler = BatchScheduler(runtime: runtime)
+        scheduler = BatchScheduler(runtime: runtime, tier: try makeTier(runtime.cache))
+        scheduler.preemptive = c.preemptive
+        snapshot = EngineMetrics(kvBlocks: runtime.cache.blockCount, kvBlockBytes: runtime.cache.bytesPerBlock)
+        snapshot.kvFreeBlocks = runtime.cache.freeBlockCount
+        snapshot.kv = scheduler.tier?.metrics
         let thread = Thread { [self] in loop() }
         thread.name = "tierkit-engine"
         thread.start()
@@ -104,6 +124,13 @@ public final class InferenceEngine: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// The engine's counters and its KV tier's metrics as of its last step.
+    public var metrics: EngineMetrics {
+        condition.lock()
+        defer { condition.unlock() }
+        return snapshot
+    }
+
     /// Stops the engine thread after its current step; open streams end with `.failed`.
     public func shutdown() {
         condition.lock()
@@ -112,6 +139,27 @@ public final class InferenceEngine: @unchecked Sendable {
         condition.signal()
         condition.unlock()
         if first { stopped.wait() }
+    }
+
+    /// Adds one round's counts to the snapshot and takes the scheduler's and tier's state.
+    private func record(_ c: (requests: Int, failed: Int, cancelled: Int, prompt: Int, generated: Int, finished: Int, steps: Int)) {
+        let kv = scheduler.tier?.metrics
+        let free = scheduler.runtime.cache.freeBlockCount
+        let evictable = scheduler.tier?.evictableCount ?? 0
+        condition.lock()
+        snapshot.requests += c.requests
+        snapshot.failedRequests += c.failed
+        snapshot.cancelledRequests += c.cancelled
+        snapshot.finishedRequests += c.finished
+        snapshot.promptTokens += c.prompt
+        snapshot.generatedTokens += c.generated
+        snapshot.steps += c.steps
+        snapshot.running = scheduler.activeCount
+        snapshot.preemptions = scheduler.preemptions
+        snapshot.kvFreeBlocks = free
+        snapshot.kvCachedBlocks = evictable
+        snapshot.kv = kv
+        condition.unlock()
     }
 
     private func loop() {
@@ -135,22 +183,27 @@ public final class InferenceEngine: @unchecked Sendable {
             cancellations.removeAll()
             condition.unlock()
 
+            var counts = (requests: arrived.count, failed: 0, cancelled: 0, prompt: 0, generated: 0, finished: 0, steps: 0)
             for s in arrived {
                 do {
                     let id = try scheduler.submit(s.request)
+                    counts.prompt += s.request.prompt.count
                     running[id] = (s.ticket, s.sink)
                     ids[s.ticket] = id
                 } catch {
+                    counts.failed += 1
                     s.sink.yield(.failed(error.description))
                     s.sink.finish()
                 }
             }
             for ticket in gone {
                 guard let id = ids[ticket] else { continue }
+                counts.cancelled += 1
                 scheduler.cancel(id)
                 end(id, with: .finished)
             }
             if stop {
+                record(counts)
                 for id in Array(running.keys) {
                     scheduler.cancel(id)
                     end(id, with: .failed("the server is shutting down"))
@@ -158,9 +211,21 @@ public final class InferenceEngine: @unchecked Sendable {
                 stopped.signal()
                 return
             }
-            guard !scheduler.isIdle else { continue }
+            guard !scheduler.isIdle else {
+                record(counts)
+                continue
+            }
             do {
-                for event in try scheduler.step() {
+                let events = try scheduler.step()
+                counts.steps = 1
+                for event in events {
+                    switch event {
+                    case .token: counts.generated += 1
+                    case .finished: counts.finished += 1
+                    }
+                }
+                record(counts)
+                for event in events {
                     switch event {
                     case .token(let id, let token): running[id]?.sink.yield(.token(token))
                     case .finished(let id): end(id, with: .finished)
@@ -168,6 +233,8 @@ public final class InferenceEngine: @unchecked Sendable {
                 }
             } catch {
                 // The step failed as a whole: no request of it can continue consistently.
+                counts.failed += running.count
+                record(counts)
                 for id in Array(running.keys) {
                     scheduler.cancel(id)
                     end(id, with: .failed(error.description))

@@ -6,7 +6,8 @@ import TierInfer
 
 /// The OpenAI-compatible HTTP API over an `InferenceEngine`: `POST /v1/completions`,
 /// `POST /v1/chat/completions` (whole JSON responses, or server-sent events with
-/// `"stream": true`) and `GET /v1/models`.
+/// `"stream": true`), `GET /v1/models`, and `GET /metrics` (Prometheus text: the engine's
+/// counters and its KV tier's metrics).
 ///
 /// Every request's tokens run through the engine's one scheduler, so concurrent requests share
 /// forward steps. Bad requests get a 400 whose JSON error names the field.
@@ -32,6 +33,7 @@ public struct OpenAIServer: Sendable {
         router.post("/v1/completions") { request, _ in await self.complete(request, chat: false) }
         router.post("/v1/chat/completions") { request, _ in await self.complete(request, chat: true) }
         router.get("/health") { _, _ in Self.json(["status": "ok"]) }
+        router.get("/metrics") { _, _ in self.metrics() }
         return router
     }
 
@@ -54,6 +56,12 @@ public struct OpenAIServer: Sendable {
         Self.json(["object": "list", "data": [
             ["id": .string(modelID), "object": "model", "created": .integer(created), "owned_by": "tierkit"],
         ]])
+    }
+
+    private func metrics() -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = PrometheusText.contentType
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: PrometheusText.render(engine.metrics))))
     }
 
     /// A prompt ready to run.
