@@ -13,11 +13,20 @@ struct ServeCommand: AsyncParsableCommand {
             POST /v1/completions and /v1/chat/completions (max_tokens, temperature, top_p, top_k, \
             seed, stop, stream), GET /v1/models. Concurrent requests decode together in one batch \
             (up to --parallel sequences); others wait for a free sequence. Listens on loopback \
-            unless --host says otherwise.
+            unless --host says otherwise. GET /metrics exports the server's counters and the KV \
+            tier's metrics in Prometheus text format.
+
+            The --kv-* options turn on the KV tier as for `tierkit infer`: --kv-budget sizes the \
+            DRAM block pool (at least one --context worth), evicted blocks go to the --kv-swap \
+            file, and requests sharing a prefix (a system prompt) reuse its cached blocks across \
+            HTTP requests. --kv-preempt lets requests in when their prompt fits and preempts the \
+            newest sequence when blocks run short.
 
             Example:
               tierkit serve --model ~/.cache/tierkit/models/SmolLM2-135M-Instruct.Q4_1.gguf --port 8080
               curl -s localhost:8080/v1/chat/completions -d '{"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 32}'
+              tierkit serve --model M --kv-budget 16MiB --kv-swap /var/tmp/kv.swap --kv-swap-size 256MiB
+              curl -s localhost:8080/metrics
             """
     )
 
@@ -42,6 +51,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
+    @OptionGroup(title: "KV-cache tier") var kv: KVTierOptions
+
     func validate() throws {
         if !(0...65535).contains(port) { throw ValidationError("--port must be in 0...65535") }
         if parallel < 1 { throw ValidationError("--parallel must be at least 1") }
@@ -64,14 +75,21 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "tierkit.serve")
-        let engine = InferenceEngine(
+        let c = llama.config
+        let length = min(context, c.contextLength)
+        let perSequence = (length + 15) / 16
+        let blocks = try kv.poolBlocks(bytesPerBlock: c.layers * 2 * c.kvHeads * 16 * c.headDim * 2, needed: perSequence,
+                                       unconstrained: parallel * perSequence)
+        let engine = try InferenceEngine(
             model: llama, tokenizer: tokenizer, chatTemplate: template,
-            configuration: EngineConfiguration(threads: threads ?? ComputePool.processorCount, maxSequences: parallel, contextLength: context))
+            configuration: EngineConfiguration(threads: threads ?? ComputePool.processorCount, maxSequences: parallel, contextLength: context,
+                                               kvBlocks: blocks, preemptive: kv.kvPreempt),
+            tier: { try kv.makeTier(cache: $0) })
         defer { engine.shutdown() }
         let modelID = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         let server = OpenAIServer(engine: engine, modelID: modelID)
         let app = server.application(host: host, port: port, logger: logger) { bound in
-            logger.notice("serving \(modelID) on http://\(host):\(bound)/v1 (\(parallel) sequences of \(engine.contextLength) tokens)")
+            logger.notice("serving \(modelID) on http://\(host):\(bound)/v1 (\(parallel) sequences of \(engine.contextLength) tokens, \(blocks) KV blocks\(kv.enabled ? ", KV tier" : ""))")
         }
         try await app.runService()
     }
