@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import TierInfer
+import TierKV
 import TierServe
 #if canImport(Glibc)
 import Glibc
@@ -45,13 +46,19 @@ enum Fixture {
     }
 }
 
-/// Starts an engine and a server on an ephemeral loopback port, runs `body` with the port, and
-/// stops both, whatever `body` does.
-func withServer(parallel: Int = 2, _ body: @Sendable (Int) async throws -> Void) async throws {
-    guard let (model, tokenizer, template) = Fixture.loaded else { return }
-    let engine = InferenceEngine(
+/// Starts an engine (`kvBlocks` blocks, with the KV tier `tier` makes) and a server on an
+/// ephemeral loopback port, runs `body` with the port, and stops both, whatever `body` does;
+/// nil without the model.
+@discardableResult
+func withServer<T: Sendable>(
+    parallel: Int = 2, kvBlocks: Int? = nil, tier: (PagedKVCache) throws -> (any KVBlockTier)? = { _ in nil },
+    _ body: @Sendable (Int) async throws -> T
+) async throws -> T? {
+    guard let (model, tokenizer, template) = Fixture.loaded else { return nil }
+    let engine = try InferenceEngine(
         model: model, tokenizer: tokenizer, chatTemplate: template,
-        configuration: EngineConfiguration(threads: 2, maxSequences: parallel, contextLength: 256, maxBatchTokens: 64))
+        configuration: EngineConfiguration(threads: 2, maxSequences: parallel, contextLength: 256, maxBatchTokens: 64, kvBlocks: kvBlocks),
+        tier: tier)
     defer { engine.shutdown() }
     let server = OpenAIServer(engine: engine, modelID: "smollm2-test")
     var logger = Logger(label: "tierkit.serve.test")
@@ -62,12 +69,12 @@ func withServer(parallel: Int = 2, _ body: @Sendable (Int) async throws -> Void)
         portSink.yield(port)
         portSink.finish()
     }
-    try await withThrowingTaskGroup(of: Void.self) { group in
+    return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await app.run() }
         defer { group.cancelAll() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw HTTPTestError("the server did not start") }
-        try await body(port)
+        return try await body(port)
     }
 }
 
