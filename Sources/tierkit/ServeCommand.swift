@@ -25,7 +25,7 @@ struct ServeCommand: AsyncParsableCommand {
             Example:
               tierkit serve --model ~/.cache/tierkit/models/SmolLM2-135M-Instruct.Q4_1.gguf --port 8080
               curl -s localhost:8080/v1/chat/completions -d '{"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 32}'
-              tierkit serve --model M --kv-budget 16MiB --kv-swap /var/tmp/kv.swap --kv-swap-size 256MiB
+              tierkit serve --model M --context 512 --kv-budget 12MiB --kv-swap /var/tmp/kv.swap --kv-swap-size 256MiB
               curl -s localhost:8080/metrics
             """
     )
