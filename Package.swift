@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "TierHost", targets: ["TierHost"]),
         .library(name: "TierDaemon", targets: ["TierDaemon"]),
         .library(name: "TierKV", targets: ["TierKV"]),
+        .library(name: "TierServe", targets: ["TierServe"]),
         .executable(name: "tierkit", targets: ["tierkit"]),
         .executable(name: "tierkitd", targets: ["tierkitd"]),
     ],
@@ -21,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .target(
@@ -118,6 +121,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The OpenAI-compatible HTTP server over the inference runtime; Hummingbird stays here.
+        .target(
+            name: "TierServe",
+            dependencies: [
+                "TierInfer",
+                "TierKV",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "tierkit",
             dependencies: [
@@ -127,6 +141,7 @@ let package = Package(
                 "TierHost",
                 "TierDaemon",
                 "TierKV",
+                "TierServe",
                 "CTierShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -140,6 +155,7 @@ let package = Package(
             "TierDaemon", "TierHost", "TierCore", "CLibBPF", .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .testTarget(name: "TierKVTests", dependencies: ["TierKV", "TierInfer", "TierCore", "TierHost"]),
+        .testTarget(name: "TierServeTests", dependencies: ["TierServe", "TierInfer", "TierKV"]),
     ],
     swiftLanguageModes: [.v6]
 )

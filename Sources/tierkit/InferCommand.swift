@@ -87,6 +87,7 @@ struct InferCommand: ParsableCommand {
             maxLogitRows: 1, maxSequences: 1, kvBlocks: blocks, maxLength: length)
         let tier = try kv.makeTier(cache: runtime.cache)
         let scheduler = BatchScheduler(runtime: runtime, tier: tier)
+        scheduler.preemptive = kv.kvPreempt
         for (n, ids) in prompts.enumerated() {
             if n > 0 && !json { FileHandle.standardOutput.write(Data("\n".utf8)) }
             try generate(ids, scheduler: scheduler, tokenizer: tokenizer, tier: tier)

@@ -31,6 +31,9 @@ struct KVTierOptions: ParsableArguments {
     @Option(help: "Blocks on the swap file come back by: auto (cost model), swap, recompute.")
     var kvResume: String = "auto"
 
+    @Flag(help: "Admit requests once their prompt fits; when KV blocks run short, preempt the newest sequence and resume it later by swap or recompute (as the cost model and --kv-resume choose). Needs the tier.")
+    var kvPreempt = false
+
     /// Whether any option turns the tier on.
     var enabled: Bool { kvBudget != nil || kvSwap != nil }
 
@@ -39,6 +42,7 @@ struct KVTierOptions: ParsableArguments {
         if KVResumeMode(rawValue: kvResume) == nil {
             throw ValidationError("--kv-resume must be one of \(KVResumeMode.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        if kvPreempt && !enabled { throw ValidationError("--kv-preempt needs the KV tier: give --kv-budget or --kv-swap") }
         _ = try budgetBytes()
         _ = try bytes(kvSwapSize, option: "--kv-swap-size")
     }

@@ -10,10 +10,16 @@ public enum Elementwise {
         _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, count: Int, eps: Float,
         out: UnsafeMutablePointer<Float>
     ) {
+        let scale = rmsScale(x, count: count, eps: eps)
+        for i in 0..<count { out[i] = x[i] * scale * weight[i] }
+    }
+
+    /// `1 / sqrt(mean(x²) + eps)`, the factor `rmsNorm` applies.
+    @inline(__always)
+    public static func rmsScale(_ x: UnsafePointer<Float>, count: Int, eps: Float) -> Float {
         var sum: Double = 0
         for i in 0..<count { sum += Double(x[i] * x[i]) }
-        let scale = 1 / (Float(sum / Double(count)) + eps).squareRoot()
-        for i in 0..<count { out[i] = x[i] * scale * weight[i] }
+        return 1 / (Float(sum / Double(count)) + eps).squareRoot()
     }
 
     /// The cos/sin table of llama's rotary embedding for one position: `dims / 2` angles

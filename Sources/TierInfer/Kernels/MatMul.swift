@@ -5,24 +5,18 @@
 /// pair the arithmetic is the same whatever the number of activation rows processed together,
 /// so a batch of sequences produces bit-identical results to the sequences run one at a time.
 public enum MatMul {
-    /// Blocks per row handled in one pass over the per-row scale scratch.
-    static let maxBlocks = 64
-
     /// `out[t * outStride + r] = W[r] · x[t]` for `r` in `rows` and `t` in `0..<tokens`.
     @inline(never)
     public static func multiply(
         _ w: QuantizedMatrix, _ x: QuantizedActivations, tokens: Int,
         rows: Range<Int>, out: UnsafeMutablePointer<Float>, outStride: Int
     ) {
-        precondition(w.blocksPerRow <= maxBlocks && w.cols <= x.maxCols)
+        precondition(w.cols <= x.maxCols)
         precondition(w.type != .q4_1 || w.blocksPerRow % 2 == 0, "Q4_1 rows hold an even number of blocks")
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 6 * maxBlocks) { scratch in
-            let s = scratch.baseAddress!
-            if w.type == .q4_1 {
-                q4_1(w, x, tokens: tokens, rows: rows, out: out, outStride: outStride, scratch: s)
-            } else {
-                q8_0(w, x, tokens: tokens, rows: rows, out: out, outStride: outStride, scratch: s)
-            }
+        if w.type == .q4_1 {
+            q4_1(w, x, tokens: tokens, rows: rows, out: out, outStride: outStride)
+        } else {
+            q8_0(w, x, tokens: tokens, rows: rows, out: out, outStride: outStride)
         }
     }
 
@@ -58,12 +52,6 @@ public enum MatMul {
         return pairSums(p)
     }
 
-    /// The scales of two consecutive blocks, each repeated over its four partial sums.
-    @inline(__always)
-    static func pairScale(_ ds: UnsafePointer<Float>, _ b: Int) -> SIMD8<Float> {
-        SIMD8<Float>(lowHalf: SIMD4<Float>(repeating: ds[b]), highHalf: SIMD4<Float>(repeating: ds[b + 1]))
-    }
-
     /// Unpacks a Q8_0 block: 16-bit lane `k` of its bytes holds values `2k` and `2k + 1`.
     @inline(__always)
     static func bytes(_ q: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) {
@@ -71,39 +59,28 @@ public enum MatMul {
         return ((x &<< 8) &>> 8, x &>> 8)
     }
 
+    /// The scales of blocks `b` and `b + 1` of a weight row times those of an activation row,
+    /// each repeated over its block's four partial sums (the products `product` would store).
     @inline(__always)
-    static func widen(_ src: UnsafePointer<Float16>, into dst: UnsafeMutablePointer<Float>, count: Int) {
-        var i = 0
-        while i + 8 <= count {
-            UnsafeMutableRawPointer(dst + i).storeBytes(
-                of: SIMD8<Float>(UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<Float16>.self)), as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < count {
-            dst[i] = Float(src[i])
-            i += 1
-        }
+    static func pairScale(_ ws: UnsafePointer<Float16>, _ xd: UnsafePointer<Float>, _ b: Int) -> SIMD8<Float> {
+        SIMD8<Float>(lowHalf: SIMD4<Float>(repeating: Float(ws[b]) * xd[b]),
+                     highHalf: SIMD4<Float>(repeating: Float(ws[b + 1]) * xd[b + 1]))
     }
 
-    /// `out = a * b` elementwise.
+    /// `dot(widened mins, sums)` with the f16 values widened on the fly: the same sums in the
+    /// same order, without a scratch row.
     @inline(__always)
-    static func product(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { out[i] = a[i] * b[i] }
-    }
-
-    /// `Σ a·b`, summed in a fixed order.
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+    static func dot(_ a: UnsafePointer<Float16>, _ b: UnsafePointer<Float>, count: Int) -> Float {
         var acc = SIMD8<Float>()
         var i = 0
         while i + 8 <= count {
-            acc = acc.addingProduct(UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self),
+            acc = acc.addingProduct(SIMD8<Float>(UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float16>.self)),
                                     UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self))
             i += 8
         }
         var sum = acc.sum()
         while i < count {
-            sum += a[i] * b[i]
+            sum += Float(a[i]) * b[i]
             i += 1
         }
         return sum
@@ -111,54 +88,50 @@ public enum MatMul {
 
     static func q4_1(
         _ w: QuantizedMatrix, _ x: QuantizedActivations, tokens: Int,
-        rows: Range<Int>, out: UnsafeMutablePointer<Float>, outStride: Int, scratch: UnsafeMutablePointer<Float>
+        rows: Range<Int>, out: UnsafeMutablePointer<Float>, outStride: Int
     ) {
+        // Scales are combined per block pair in registers: for one token, a row costs little
+        // beyond streaming its quants once.
         let nb = w.blocksPerRow
         let xs = x.maxCols * 2
         let xb = x.maxCols / 32
-        let mb = maxBlocks
-        let dw = scratch, mw = scratch + mb
-        let ds0 = scratch + 2 * mb, ds1 = ds0 + mb, ds2 = ds1 + mb, ds3 = ds2 + mb
         var t = 0
         while t < tokens {
             let n = min(4, tokens - t)
             let a0 = UnsafeRawPointer(x.values + t * x.maxCols), a1 = a0 + xs, a2 = a1 + xs, a3 = a2 + xs
-            let d0 = x.scales + t * xb, s0 = x.sums + t * xb
+            let d0 = x.scales + t * xb, d1 = d0 + xb, d2 = d1 + xb, d3 = d2 + xb
+            let s0 = x.sums + t * xb
             for r in rows {
-                widen(w.scales + r * nb, into: dw, count: nb)
-                widen(w.mins + r * nb, into: mw, count: nb)
+                let ws = w.scales + r * nb
+                let wm = w.mins + r * nb
                 let qrow = w.quants + r * nb * 16
-                var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
                 switch n {
                 case 4:
-                    product(dw, d0, into: ds0, count: nb)
-                    product(dw, d0 + xb, into: ds1, count: nb)
-                    product(dw, d0 + 2 * xb, into: ds2, count: nb)
-                    product(dw, d0 + 3 * xb, into: ds3, count: nb)
+                    var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
                     var b = 0
                     while b < nb {
                         let q = qrow + b * 16
-                        acc0 = acc0.addingProduct(nibblePair(q, a0 + b * 64), pairScale(ds0, b))
-                        acc1 = acc1.addingProduct(nibblePair(q, a1 + b * 64), pairScale(ds1, b))
-                        acc2 = acc2.addingProduct(nibblePair(q, a2 + b * 64), pairScale(ds2, b))
-                        acc3 = acc3.addingProduct(nibblePair(q, a3 + b * 64), pairScale(ds3, b))
+                        acc0 = acc0.addingProduct(nibblePair(q, a0 + b * 64), pairScale(ws, d0, b))
+                        acc1 = acc1.addingProduct(nibblePair(q, a1 + b * 64), pairScale(ws, d1, b))
+                        acc2 = acc2.addingProduct(nibblePair(q, a2 + b * 64), pairScale(ws, d2, b))
+                        acc3 = acc3.addingProduct(nibblePair(q, a3 + b * 64), pairScale(ws, d3, b))
                         b += 2
                     }
-                    out[t * outStride + r] = acc0.sum() + dot(mw, s0, count: nb)
-                    out[(t + 1) * outStride + r] = acc1.sum() + dot(mw, s0 + xb, count: nb)
-                    out[(t + 2) * outStride + r] = acc2.sum() + dot(mw, s0 + 2 * xb, count: nb)
-                    out[(t + 3) * outStride + r] = acc3.sum() + dot(mw, s0 + 3 * xb, count: nb)
+                    out[t * outStride + r] = acc0.sum() + dot(wm, s0, count: nb)
+                    out[(t + 1) * outStride + r] = acc1.sum() + dot(wm, s0 + xb, count: nb)
+                    out[(t + 2) * outStride + r] = acc2.sum() + dot(wm, s0 + 2 * xb, count: nb)
+                    out[(t + 3) * outStride + r] = acc3.sum() + dot(wm, s0 + 3 * xb, count: nb)
                 default:
                     for i in 0..<n {
-                        product(dw, d0 + i * xb, into: ds0, count: nb)
                         let a = a0 + i * xs
-                        acc0 = SIMD8<Float>()
+                        let d = d0 + i * xb
+                        var acc = SIMD8<Float>()
                         var b = 0
                         while b < nb {
-                            acc0 = acc0.addingProduct(nibblePair(qrow + b * 16, a + b * 64), pairScale(ds0, b))
+                            acc = acc.addingProduct(nibblePair(qrow + b * 16, a + b * 64), pairScale(ws, d, b))
                             b += 2
                         }
-                        out[(t + i) * outStride + r] = acc0.sum() + dot(mw, s0 + i * xb, count: nb)
+                        out[(t + i) * outStride + r] = acc.sum() + dot(wm, s0 + i * xb, count: nb)
                     }
                 }
             }
@@ -168,35 +141,29 @@ public enum MatMul {
 
     static func q8_0(
         _ w: QuantizedMatrix, _ x: QuantizedActivations, tokens: Int,
-        rows: Range<Int>, out: UnsafeMutablePointer<Float>, outStride: Int, scratch: UnsafeMutablePointer<Float>
+        rows: Range<Int>, out: UnsafeMutablePointer<Float>, outStride: Int
     ) {
         let nb = w.blocksPerRow
         let xs = x.maxCols * 2
         let xb = x.maxCols / 32
-        let mb = maxBlocks
-        let dw = scratch
-        let ds0 = scratch + 2 * mb, ds1 = ds0 + mb, ds2 = ds1 + mb, ds3 = ds2 + mb
         var t = 0
         while t < tokens {
             let n = min(4, tokens - t)
             let a0 = UnsafeRawPointer(x.values + t * x.maxCols), a1 = a0 + xs, a2 = a1 + xs, a3 = a2 + xs
-            let d0 = x.scales + t * xb
+            let d0 = x.scales + t * xb, d1 = d0 + xb, d2 = d1 + xb, d3 = d2 + xb
             for r in rows {
-                widen(w.scales + r * nb, into: dw, count: nb)
+                let ws = w.scales + r * nb
                 let qrow = w.quants + r * nb * 32
-                var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
                 switch n {
                 case 4:
-                    product(dw, d0, into: ds0, count: nb)
-                    product(dw, d0 + xb, into: ds1, count: nb)
-                    product(dw, d0 + 2 * xb, into: ds2, count: nb)
-                    product(dw, d0 + 3 * xb, into: ds3, count: nb)
+                    var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
                     for b in 0..<nb {
                         let (lo, hi) = bytes(qrow + b * 32)
-                        acc0 = acc0.addingProduct(block(lo, hi, a0 + b * 64), ds0[b])
-                        acc1 = acc1.addingProduct(block(lo, hi, a1 + b * 64), ds1[b])
-                        acc2 = acc2.addingProduct(block(lo, hi, a2 + b * 64), ds2[b])
-                        acc3 = acc3.addingProduct(block(lo, hi, a3 + b * 64), ds3[b])
+                        let dw = Float(ws[b])
+                        acc0 = acc0.addingProduct(block(lo, hi, a0 + b * 64), dw * d0[b])
+                        acc1 = acc1.addingProduct(block(lo, hi, a1 + b * 64), dw * d1[b])
+                        acc2 = acc2.addingProduct(block(lo, hi, a2 + b * 64), dw * d2[b])
+                        acc3 = acc3.addingProduct(block(lo, hi, a3 + b * 64), dw * d3[b])
                     }
                     out[t * outStride + r] = acc0.sum()
                     out[(t + 1) * outStride + r] = acc1.sum()
@@ -204,14 +171,14 @@ public enum MatMul {
                     out[(t + 3) * outStride + r] = acc3.sum()
                 default:
                     for i in 0..<n {
-                        product(dw, d0 + i * xb, into: ds0, count: nb)
                         let a = a0 + i * xs
-                        acc0 = SIMD8<Float>()
+                        let d = d0 + i * xb
+                        var acc = SIMD8<Float>()
                         for b in 0..<nb {
                             let (lo, hi) = bytes(qrow + b * 32)
-                            acc0 = acc0.addingProduct(block(lo, hi, a + b * 64), ds0[b])
+                            acc = acc.addingProduct(block(lo, hi, a + b * 64), Float(ws[b]) * d[b])
                         }
-                        out[(t + i) * outStride + r] = acc0.sum()
+                        out[(t + i) * outStride + r] = acc.sum()
                     }
                 }
             }

@@ -49,40 +49,47 @@ public struct QuantizedActivations: @unchecked Sendable {
     /// Quantizes `cols` values of `x` into row `row` in `layout`.
     @inline(__always)
     public func quantize(row: Int, from x: UnsafePointer<Float>, cols: Int, layout: Layout) {
-        let blocks = cols / 32
+        quantize(row: row, from: x, blocks: 0..<(cols / 32), layout: layout)
+    }
+
+    /// Quantizes the blocks `blocks` of 32 values of `x` (the row's first value at `x`) into
+    /// row `row`; blocks are independent, so workers may quantize disjoint ranges of one row.
+    @inline(__always)
+    public func quantize(row: Int, from x: UnsafePointer<Float>, blocks: Range<Int>, layout: Layout) {
         let q = values + row * maxCols
         let d = scales + row * (maxCols / 32)
         let s = sums + row * (maxCols / 32)
-        for b in 0..<blocks {
+        for b in blocks {
             let p = UnsafeRawPointer(x + b * 32)
             let v0 = p.loadUnaligned(as: SIMD16<Float>.self)
             let v1 = p.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
             let amax = max(max(v0.max(), -v0.min()), max(v1.max(), -v1.min()))
             let scale = amax / 127
             let inverse: Float = amax != 0 ? 127 / amax : 0
-            var total: Int32 = 0
-            switch layout {
-            case .evenOdd:
-                let out = q + b * 32
-                for k in 0..<16 {
-                    let even = Int32((x[b * 32 + 2 * k] * inverse).rounded(.toNearestOrEven))
-                    let odd = Int32((x[b * 32 + 2 * k + 1] * inverse).rounded(.toNearestOrEven))
-                    out[k] = Int16(truncatingIfNeeded: even)
-                    out[k + 16] = Int16(truncatingIfNeeded: odd)
-                    total += even + odd
-                }
-            case .nibblePairs:
-                let out = q + (b & ~1) * 32 + (b & 1) * 8
-                for k in 0..<8 {
-                    let v0 = Int32((x[b * 32 + 2 * k] * inverse).rounded(.toNearestOrEven))
-                    let v16 = Int32((x[b * 32 + 2 * k + 16] * inverse).rounded(.toNearestOrEven))
-                    let v1 = Int32((x[b * 32 + 2 * k + 1] * inverse).rounded(.toNearestOrEven))
-                    let v17 = Int32((x[b * 32 + 2 * k + 17] * inverse).rounded(.toNearestOrEven))
-                    out[k] = Int16(truncatingIfNeeded: v0)
-                    out[16 + k] = Int16(truncatingIfNeeded: v16)
-                    out[32 + k] = Int16(truncatingIfNeeded: v1)
-                    out[48 + k] = Int16(truncatingIfNeeded: v17)
-                    total += v0 + v16 + v1 + v17
+            // Round to nearest even by adding 1.5 * 2^23 (|v| <= 127 here): the sum's low bits
+            // are the rounded value, as `rounded(.toNearestOrEven)` gives it, eight lanes at a time.
+            let magic = SIMD16<Float>(repeating: 12_582_912)
+            let bias = SIMD16<Int32>(repeating: 0x4B40_0000)
+            var r = (unsafeBitCast(v0 * inverse + magic, to: SIMD16<Int32>.self) &- bias,
+                     unsafeBitCast(v1 * inverse + magic, to: SIMD16<Int32>.self) &- bias)
+            let total = (r.0 &+ r.1).wrappedSum()
+            withUnsafeBytes(of: &r) { raw in
+                let v = raw.bindMemory(to: Int32.self)
+                switch layout {
+                case .evenOdd:
+                    let out = q + b * 32
+                    for k in 0..<16 {
+                        out[k] = Int16(truncatingIfNeeded: v[2 * k])
+                        out[k + 16] = Int16(truncatingIfNeeded: v[2 * k + 1])
+                    }
+                case .nibblePairs:
+                    let out = q + (b & ~1) * 32 + (b & 1) * 8
+                    for k in 0..<8 {
+                        out[k] = Int16(truncatingIfNeeded: v[2 * k])
+                        out[16 + k] = Int16(truncatingIfNeeded: v[2 * k + 16])
+                        out[32 + k] = Int16(truncatingIfNeeded: v[2 * k + 1])
+                        out[48 + k] = Int16(truncatingIfNeeded: v[2 * k + 17])
+                    }
                 }
             }
             d[b] = Float(Float16(scale))

@@ -212,6 +212,22 @@ public final class BatchScheduler {
         return events
     }
 
+    /// Drops request `id`, waiting or running, and frees its blocks; false when it is unknown
+    /// (already finished). A client that went away stops costing compute this way.
+    @discardableResult
+    public func cancel(_ id: Int) -> Bool {
+        if let i = active.firstIndex(where: { $0.id == id }) {
+            runtime.cache.closeSequence(active[i].slot) { block in tier?.release(block) ?? false }
+            active.remove(at: i)
+            return true
+        }
+        if let i = waiting[waitingHead...].firstIndex(where: { $0.id == id }) {
+            waiting.remove(at: i)
+            return true
+        }
+        return false
+    }
+
     /// The length a sequence reaches in its next step (a prompt chunk at most a full batch).
     private func nextLength(_ s: Sequence) -> Int {
         s.prefilled < s.request.prompt.count

@@ -29,6 +29,18 @@ public struct StepBatch: Sendable {
     }
 }
 
+/// Wall time of a runtime's forward passes by phase, summed over the steps run while
+/// `LlamaRuntime.profile` was set: where a token's time goes (no PMU is needed).
+public struct PhaseProfile: Sendable {
+    /// The phases, in forward order.
+    public static let names = ["embed", "attn_norm", "qkv", "rope_kv", "attention", "attn_out", "ffn_norm",
+                               "gate_up", "swiglu", "down", "residual", "head_norm", "head"]
+    /// Nanoseconds per phase, indexed like `names`.
+    public var nanoseconds = [UInt64](repeating: 0, count: PhaseProfile.names.count)
+
+    public init() {}
+}
+
 /// Runs a `LlamaModel` forward over step batches with a paged KV cache and a thread pool.
 ///
 /// All buffers are allocated here, once; a step allocates nothing.
@@ -49,11 +61,14 @@ public final class LlamaRuntime: @unchecked Sendable {
     private let gateUp: UnsafeMutablePointer<Float>   // tokens × 2F
     private let ropeCos: UnsafeMutablePointer<Float>  // tokens × headDim/2
     private let ropeSin: UnsafeMutablePointer<Float>
-    private let scores: UnsafeMutablePointer<Float>   // threads × contextLength
+    private let scores: UnsafeMutablePointer<Float>   // threads × group × (contextLength + headDim)
     private let logitBuffer: UnsafeMutablePointer<Float> // maxLogitRows × vocabulary
     private let acts: QuantizedActivations
     private let buffers: AlignedBuffer
     private var logitRowCount = 0
+    /// When set, each forward pass adds its phase times here (a clock read per phase).
+    public var profile: PhaseProfile?
+    private var mark: ContinuousClock.Instant = .now
 
     /// A runtime for `model` whose cache holds `kvBlocks` blocks of `blockSize` tokens for up to
     /// `maxSequences` sequences of at most `maxLength` tokens (default: the model's context).
@@ -75,7 +90,8 @@ public final class LlamaRuntime: @unchecked Sendable {
         let n = maxBatchTokens
         let widest = max(c.embedding, c.feedForward)
         let sizes = [n * c.embedding, n * widest, n * c.qkvWidth, n * c.embedding, n * 2 * c.feedForward,
-                     n * c.headDim / 2, n * c.headDim / 2, pool.threadCount * (length + c.headDim), maxLogitRows * c.vocabulary]
+                     n * c.headDim / 2, n * c.headDim / 2, pool.threadCount * c.heads / c.kvHeads * (length + c.headDim),
+                     maxLogitRows * c.vocabulary]
         let rounded = sizes.map { ($0 + 15) & ~15 }
         buffers = AlignedBuffer(byteCount: rounded.reduce(0, +) * 4)
         var cursor = buffers.base.bindMemory(to: Float.self, capacity: rounded.reduce(0, +))
@@ -143,6 +159,7 @@ public final class LlamaRuntime: @unchecked Sendable {
         let acts = acts
         let (x, normed, qkv, attention, gateUp) = (x, normed, qkv, attention, gateUp)
         let (ropeCos, ropeSin) = (ropeCos, ropeSin)
+        if profile != nil { mark = .now }
 
         perToken(n) { w in
             for t in pool.range(of: w, count: n) {
@@ -151,21 +168,19 @@ public final class LlamaRuntime: @unchecked Sendable {
                                        cos: ropeCos + t * hd / 2, sin: ropeSin + t * hd / 2)
             }
         }
+        lap(0)
         for l in 0..<c.layers {
             let layer = model.layers[l]
             // Attention block.
             layer.attentionNorm.withUnsafeBufferPointer { norm in
-                perToken(n) { w in
-                    for t in pool.range(of: w, count: n) {
-                        Elementwise.rmsNorm(x + t * e, weight: norm.baseAddress!, count: e, eps: c.rmsEpsilon, out: normed + t * e)
-                        acts.quantize(row: t, from: normed + t * e, cols: e, layout: .nibblePairs)
-                    }
-                }
+                normalize(n, weight: norm.baseAddress!)
             }
+            lap(1)
             pool.run { w in
                 MatMul.multiply(layer.qkv, acts, tokens: n, rows: pool.range(of: w, count: qkvWidth, granularity: 8),
                                 out: qkv, outStride: qkvWidth)
             }
+            lap(2)
             perToken(n) { w in
                 for t in pool.range(of: w, count: n) {
                     let row = qkv + t * qkvWidth
@@ -174,49 +189,77 @@ public final class LlamaRuntime: @unchecked Sendable {
                     storeKV(row: row, slot: Int(slots[t]), position: Int(positions[t]), layer: l)
                 }
             }
+            lap(3)
+            // Each worker takes a contiguous range of (token, head) items; consecutive heads of
+            // one token that share a KV head are attended together, so each block of keys and
+            // values is read from memory once for all of them.
+            let group = c.heads / c.kvHeads
             pool.run { w in
-                let scratch = scores + w * (cache.maxLength + hd)
-                for item in pool.range(of: w, count: n * c.heads) {
+                let scratch = scores + w * group * (cache.maxLength + hd)
+                let items = pool.range(of: w, count: n * c.heads)
+                var item = items.lowerBound
+                while item < items.upperBound {
                     let t = item / c.heads, h = item % c.heads
-                    attend(query: qkv + t * qkvWidth + h * hd, slot: Int(slots[t]), position: Int(positions[t]),
-                           layer: l, kvHead: h / (c.heads / c.kvHeads), scores: scratch,
+                    let kvHead = h / group
+                    let end = min(items.upperBound, t * c.heads + (kvHead + 1) * group)
+                    attend(queries: qkv + t * qkvWidth + h * hd, heads: end - item, slot: Int(slots[t]),
+                           position: Int(positions[t]), layer: l, kvHead: kvHead, scratch: scratch,
                            out: attention + t * e + h * hd)
+                    item = end
                 }
             }
+            lap(4)
             perToken(n) { w in
                 for t in pool.range(of: w, count: n) { acts.quantize(row: t, from: attention + t * e, cols: e, layout: .nibblePairs) }
             }
+            lap(4)
             pool.run { w in
                 MatMul.multiply(layer.output, acts, tokens: n, rows: pool.range(of: w, count: e, granularity: 8),
                                 out: normed, outStride: e)
             }
+            lap(5)
             // Feed-forward block.
-            layer.ffnNorm.withUnsafeBufferPointer { norm in
-                perToken(n) { w in
-                    for t in pool.range(of: w, count: n) {
-                        Elementwise.add(x + t * e, normed + t * e, count: e)
-                        Elementwise.rmsNorm(x + t * e, weight: norm.baseAddress!, count: e, eps: c.rmsEpsilon, out: normed + t * e)
-                        acts.quantize(row: t, from: normed + t * e, cols: e, layout: .nibblePairs)
-                    }
-                }
+            perToken(n) { w in
+                for t in pool.range(of: w, count: n) { Elementwise.add(x + t * e, normed + t * e, count: e) }
             }
+            layer.ffnNorm.withUnsafeBufferPointer { norm in
+                normalize(n, weight: norm.baseAddress!)
+            }
+            lap(6)
             pool.run { w in
                 MatMul.multiply(layer.gateUp, acts, tokens: n, rows: pool.range(of: w, count: 2 * f, granularity: 8),
                                 out: gateUp, outStride: 2 * f)
             }
-            perToken(n) { w in
-                for t in pool.range(of: w, count: n) {
-                    Elementwise.swiGLU(gate: gateUp + t * 2 * f, up: gateUp + t * 2 * f + f, count: f, out: normed + t * f)
-                    acts.quantize(row: t, from: normed + t * f, cols: f, layout: .nibblePairs)
+            lap(7)
+            if n < 4 * pool.threadCount {
+                // Few tokens: split each row's blocks over the workers instead.
+                pool.run { w in
+                    let blocks = pool.range(of: w, count: f / 32)
+                    let lo = blocks.lowerBound * 32
+                    for t in 0..<n {
+                        Elementwise.swiGLU(gate: gateUp + t * 2 * f + lo, up: gateUp + t * 2 * f + f + lo, count: blocks.count * 32,
+                                           out: normed + t * f + lo)
+                        acts.quantize(row: t, from: normed + t * f, blocks: blocks, layout: .nibblePairs)
+                    }
+                }
+            } else {
+                pool.run { w in
+                    for t in pool.range(of: w, count: n) {
+                        Elementwise.swiGLU(gate: gateUp + t * 2 * f, up: gateUp + t * 2 * f + f, count: f, out: normed + t * f)
+                        acts.quantize(row: t, from: normed + t * f, cols: f, layout: .nibblePairs)
+                    }
                 }
             }
+            lap(8)
             pool.run { w in
                 MatMul.multiply(layer.down, acts, tokens: n, rows: pool.range(of: w, count: e, granularity: 8),
                                 out: normed, outStride: e)
             }
+            lap(9)
             perToken(n) { w in
                 for t in pool.range(of: w, count: n) { Elementwise.add(x + t * e, normed + t * e, count: e) }
             }
+            lap(10)
         }
         // Output head, only for the tokens whose logits were asked for.
         let rows = logitTokens.count
@@ -230,10 +273,48 @@ public final class LlamaRuntime: @unchecked Sendable {
                 }
             }
         }
+        lap(11)
         let logitBuffer = logitBuffer
         pool.run { w in
             MatMul.multiply(model.embedding, acts, tokens: rows, rows: pool.range(of: w, count: c.vocabulary, granularity: 8),
                             out: logitBuffer, outStride: c.vocabulary)
+        }
+        lap(12)
+    }
+
+    /// Adds the time since the last mark to `phase` when profiling.
+    @inline(__always)
+    private func lap(_ phase: Int) {
+        guard profile != nil else { return }
+        let now = ContinuousClock.now
+        let d = (now - mark).components
+        profile!.nanoseconds[phase] += UInt64(d.seconds) * 1_000_000_000 + UInt64(d.attoseconds / 1_000_000_000)
+        mark = now
+    }
+
+    /// RMS-normalises the residual rows of `n` tokens into `normed` and quantizes them. With
+    /// few tokens the workers split each row's blocks (each computes the row's scale itself).
+    @inline(__always)
+    private func normalize(_ n: Int, weight: UnsafePointer<Float>) {
+        let e = config.embedding, eps = config.rmsEpsilon
+        let (x, normed, acts, pool) = (x, normed, acts, pool)
+        if n < 4 * pool.threadCount {
+            pool.run { w in
+                let blocks = pool.range(of: w, count: e / 32)
+                for t in 0..<n {
+                    let scale = Elementwise.rmsScale(x + t * e, count: e, eps: eps)
+                    let row = x + t * e, out = normed + t * e
+                    for i in (blocks.lowerBound * 32)..<(blocks.upperBound * 32) { out[i] = row[i] * scale * weight[i] }
+                    acts.quantize(row: t, from: out, blocks: blocks, layout: .nibblePairs)
+                }
+            }
+        } else {
+            pool.run { w in
+                for t in pool.range(of: w, count: n) {
+                    Elementwise.rmsNorm(x + t * e, weight: weight, count: e, eps: eps, out: normed + t * e)
+                    acts.quantize(row: t, from: normed + t * e, cols: e, layout: .nibblePairs)
+                }
+            }
         }
     }
 
@@ -272,21 +353,24 @@ public final class LlamaRuntime: @unchecked Sendable {
                       highHalf: SIMD8<Float>(p.load(fromByteOffset: 16, as: SIMD8<Float16>.self)))
     }
 
-    /// Attention of one query head over positions `0...position` of its sequence.
+    /// Attention of `heads` consecutive query heads that share `kvHead`, over positions
+    /// `0...position` of their sequence. Keys and values are visited a block at a time and the
+    /// block serves every head while it is in L1; each head's arithmetic is the same as alone.
+    /// `scratch` holds per head the scores (`maxLength`) and the query at f16 precision.
     @inline(__always)
     private func attend(
-        query: UnsafePointer<Float>, slot: Int, position: Int, layer: Int, kvHead: Int,
-        scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>
+        queries: UnsafePointer<Float>, heads: Int, slot: Int, position: Int, layer: Int, kvHead: Int,
+        scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>
     ) {
         let hd = config.headDim
-        // The query at f16 precision, as GGML multiplies it with f16 keys; kept after the scores.
-        let query16 = scores + cache.maxLength
         precondition(hd == 64, "attention kernel is specialised for head size 64")
-        // The query at f16 precision, as GGML multiplies it with f16 keys.
-        let qr = UnsafeMutableRawPointer(query16)
-        for i in 0..<64 { query16[i] = Float(Float16(query[i])) }
-        let q = (qr.loadUnaligned(as: SIMD16<Float>.self), qr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self),
-                 qr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), qr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self))
+        let stride = cache.maxLength + hd
+        // The queries at f16 precision, as GGML multiplies them with f16 keys.
+        for g in 0..<heads {
+            let query16 = scratch + g * stride + cache.maxLength
+            let query = queries + g * hd
+            for i in 0..<64 { query16[i] = Float(Float16(query[i])) }
+        }
         let scale = 1 / Float(hd).squareRoot()
         let count = position + 1
         let bs = cache.blockSize
@@ -294,37 +378,65 @@ public final class LlamaRuntime: @unchecked Sendable {
         while j < count {
             let k = UnsafeRawPointer(cache.entry(slot: slot, position: j, layer: layer, kind: 0, kvHead: kvHead))
             let run = min(bs - j % bs, count - j)
-            for i in 0..<run {
-                let kr = k + i * hd * 2
-                var s = q.0 * widen16(kr)
-                s += q.1 * widen16(kr + 32)
-                s += q.2 * widen16(kr + 64)
-                s += q.3 * widen16(kr + 96)
-                scores[j + i] = s.sum() * scale
+            for g in 0..<heads {
+                let qr = UnsafeRawPointer(scratch + g * stride + cache.maxLength)
+                let q = (qr.loadUnaligned(as: SIMD16<Float>.self), qr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self),
+                         qr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), qr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self))
+                let scores = scratch + g * stride + j
+                for i in 0..<run {
+                    let kr = k + i * hd * 2
+                    var s = q.0 * widen16(kr)
+                    s += q.1 * widen16(kr + 32)
+                    s += q.2 * widen16(kr + 64)
+                    s += q.3 * widen16(kr + 96)
+                    scores[i] = s.sum() * scale
+                }
             }
             j += run
         }
-        Elementwise.softmax(scores, count: count)
-        var o = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+        for g in 0..<heads {
+            let scores = scratch + g * stride
+            Elementwise.softmax(scores, count: count)
+            // GGML multiplies f16 values with the probabilities converted to f16.
+            var i = 0
+            while i + 8 <= count {
+                let p = UnsafeMutableRawPointer(scores + i)
+                p.storeBytes(of: SIMD8<Float>(SIMD8<Float16>(p.loadUnaligned(as: SIMD8<Float>.self))), as: SIMD8<Float>.self)
+                i += 8
+            }
+            while i < count {
+                scores[i] = Float(Float16(scores[i]))
+                i += 1
+            }
+        }
+        let zero = SIMD16<Float>()
+        for g in 0..<heads {
+            let or = UnsafeMutableRawPointer(out + g * hd)
+            for b in 0..<4 { or.storeBytes(of: zero, toByteOffset: 64 * b, as: SIMD16<Float>.self) }
+        }
         j = 0
         while j < count {
             let v = UnsafeRawPointer(cache.entry(slot: slot, position: j, layer: layer, kind: 1, kvHead: kvHead))
             let run = min(bs - j % bs, count - j)
-            for i in 0..<run {
-                let vr = v + i * hd * 2
-                // GGML multiplies f16 values with the probabilities converted to f16.
-                let p = Float(Float16(scores[j + i]))
-                o.0 += p * widen16(vr)
-                o.1 += p * widen16(vr + 32)
-                o.2 += p * widen16(vr + 64)
-                o.3 += p * widen16(vr + 96)
+            for g in 0..<heads {
+                let scores = scratch + g * stride + j
+                let or = UnsafeMutableRawPointer(out + g * hd)
+                var o = (or.loadUnaligned(as: SIMD16<Float>.self), or.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self),
+                         or.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), or.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self))
+                for i in 0..<run {
+                    let vr = v + i * hd * 2
+                    let p = scores[i]
+                    o.0 += p * widen16(vr)
+                    o.1 += p * widen16(vr + 32)
+                    o.2 += p * widen16(vr + 64)
+                    o.3 += p * widen16(vr + 96)
+                }
+                or.storeBytes(of: o.0, as: SIMD16<Float>.self)
+                or.storeBytes(of: o.1, toByteOffset: 64, as: SIMD16<Float>.self)
+                or.storeBytes(of: o.2, toByteOffset: 128, as: SIMD16<Float>.self)
+                or.storeBytes(of: o.3, toByteOffset: 192, as: SIMD16<Float>.self)
             }
             j += run
         }
-        let or = UnsafeMutableRawPointer(out)
-        or.storeBytes(of: o.0, as: SIMD16<Float>.self)
-        or.storeBytes(of: o.1, toByteOffset: 64, as: SIMD16<Float>.self)
-        or.storeBytes(of: o.2, toByteOffset: 128, as: SIMD16<Float>.self)
-        or.storeBytes(of: o.3, toByteOffset: 192, as: SIMD16<Float>.self)
     }
 }
