@@ -378,18 +378,17 @@ public final class LlamaRuntime: @unchecked Sendable {
         while j < count {
             let k = UnsafeRawPointer(cache.entry(slot: slot, position: j, layer: layer, kind: 0, kvHead: kvHead))
             let run = min(bs - j % bs, count - j)
-            for g in 0..<heads {
-                let qr = UnsafeRawPointer(scratch + g * stride + cache.maxLength)
-                let q = (qr.loadUnaligned(as: SIMD16<Float>.self), qr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self),
-                         qr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), qr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self))
-                let scores = scratch + g * stride + j
-                for i in 0..<run {
-                    let kr = k + i * hd * 2
-                    var s = q.0 * widen16(kr)
-                    s += q.1 * widen16(kr + 32)
-                    s += q.2 * widen16(kr + 64)
-                    s += q.3 * widen16(kr + 96)
-                    scores[i] = s.sum() * scale
+            for i in 0..<run {
+                // Each key is widened once for all the heads.
+                let kr = k + i * hd * 2
+                let key = (widen16(kr), widen16(kr + 32), widen16(kr + 64), widen16(kr + 96))
+                for g in 0..<heads {
+                    let qr = UnsafeRawPointer(scratch + g * stride + cache.maxLength)
+                    var s = qr.loadUnaligned(as: SIMD16<Float>.self) * key.0
+                    s += qr.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self) * key.1
+                    s += qr.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self) * key.2
+                    s += qr.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self) * key.3
+                    scratch[g * stride + j + i] = s.sum() * scale
                 }
             }
             j += run
