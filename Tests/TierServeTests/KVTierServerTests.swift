@@ -143,3 +143,42 @@ struct KVTierServerTests {
         #expect(!s.keys.contains { $0.hasPrefix("tierkit_kv_hits_total") })
     }
 }
+
+extension KVTierServerTests {
+    @Test func preemptedRequestsGetTheirSoloTokens() async throws {
+        guard Fixture.loaded != nil else { return Fixture.skip("preemptedRequestsGetTheirSoloTokens") }
+        let directory = "/var/tmp/tierkit-serve-test-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // A long prompt (about 15 blocks at its end) and a short one generating 120 tokens (about
+        // 10): together more than the 16-block pool, so whichever came second is preempted.
+        var first = Self.first
+        first["max_tokens"] = 64
+        let second: [String: Any] = ["messages": [["role": "user", "content": "Tell me a long story about a cat who lives in a lighthouse."]],
+                                     "max_tokens": 120, "temperature": 0, "return_tokens": true]
+        let bodies = [ServerTests.body(first), ServerTests.body(second)]
+        let solo = try await withServer(parallel: 1) { port in
+            var out: [[Int]] = []
+            for body in bodies { out.append(Self.tokens(try await http("POST", "/v1/chat/completions", port: port, body: body))) }
+            return out
+        }
+        // Both at once, admitted when their prompts fit; the newest is preempted when blocks run
+        // short and resumes from its cached blocks (DRAM, the swap file, or recomputed).
+        let result = try await withServer(parallel: 2, kvBlocks: 16, preemptive: true, tier: { cache in
+            try KVTiers.make(memory: cache, swap: KVSwapConfiguration(path: directory + "/kv.swap", size: 64 << 20, queueDepth: 8))
+        }) { port in
+            async let a = http("POST", "/v1/chat/completions", port: port, body: bodies[0])
+            async let b = http("POST", "/v1/chat/completions", port: port, body: bodies[1])
+            let replies = try await [a, b]
+            return (replies.map(Self.tokens), try await http("GET", "/metrics", port: port))
+        }
+        let (tokens, metrics) = try #require(result)
+        let soloTokens = try #require(solo)
+        #expect(tokens == soloTokens)
+        let s = Self.samples(metrics.body)
+        #expect((s["tierkit_preemptions_total"] ?? 0) >= 1)
+        #expect(s["tierkit_requests_ended_total{outcome=\"finished\"}"] == 2)
+        #expect(s["tierkit_generated_tokens_total"] == soloTokens.map(\.count).reduce(0, +))
+        #expect(s["tierkit_kv_checksum_failures_total"] == 0)
+    }
+}

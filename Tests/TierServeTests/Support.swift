@@ -51,13 +51,13 @@ enum Fixture {
 /// nil without the model.
 @discardableResult
 func withServer<T: Sendable>(
-    parallel: Int = 2, kvBlocks: Int? = nil, tier: (PagedKVCache) throws -> (any KVBlockTier)? = { _ in nil },
+    parallel: Int = 2, kvBlocks: Int? = nil, preemptive: Bool = false, tier: (PagedKVCache) throws -> (any KVBlockTier)? = { _ in nil },
     _ body: @Sendable (Int) async throws -> T
 ) async throws -> T? {
     guard let (model, tokenizer, template) = Fixture.loaded else { return nil }
     let engine = try InferenceEngine(
         model: model, tokenizer: tokenizer, chatTemplate: template,
-        configuration: EngineConfiguration(threads: 2, maxSequences: parallel, contextLength: 256, maxBatchTokens: 64, kvBlocks: kvBlocks),
+        configuration: EngineConfiguration(threads: 2, maxSequences: parallel, contextLength: 256, maxBatchTokens: 64, kvBlocks: kvBlocks, preemptive: preemptive),
         tier: tier)
     defer { engine.shutdown() }
     let server = OpenAIServer(engine: engine, modelID: "smollm2-test")
