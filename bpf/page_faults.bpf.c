@@ -148,82 +148,6 @@ static __always_inline __u64 table_entry(__u64 page_offset, __u64 table, unsigne
     return entry;
 }
 
-/* Per-CPU shares summed at most: beyond this many CPUs the sum would cost more than the walk. */
-#define TK_SWAPENTS_MAX_CPUS 16
-
-/* Each CPU's per-CPU offset (per_cpu_ptr(p, cpu) == p + offset), found on the first fault from
- * the per-CPU `counters` map: the distance from its per-CPU pointer to the copy the kernel hands
- * out for a CPU. tk_cpu_offsets_found: 1 found, 2 not available (then always walk). */
-__u64 tk_cpu_offsets[TK_SWAPENTS_MAX_CPUS];
-__u32 tk_cpu_offsets_found;
-/* A slot per CPU for address_of (two CPUs may find the offsets at once). */
-struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, __u64);
-} scratch SEC(".maps");
-
-/* Turns a pointer into a number (0 when impossible): stored and read back, which privileged
- * programs may do. */
-static __always_inline __u64 address_of(const void *pointer)
-{
-    __u32 key = 0;
-    __u64 *slot = bpf_map_lookup_elem(&scratch, &key);
-    if (!slot)
-        return 0;
-    *(volatile __u64 *)slot = (__u64)pointer;
-    return *(volatile __u64 *)slot;
-}
-
-static __noinline int find_cpu_offsets(__u32 cpus)
-{
-    __u64 percpu = 0;
-    __u64 array = address_of(&counters);
-    if (!array || bpf_probe_read_kernel(&percpu, sizeof(percpu), (void *)(array + bpf_core_field_offset(struct bpf_array, pptrs))) ||
-        !percpu)
-        return 2;
-    __u32 key = 0;
-    for (__u32 cpu = 0; cpu < TK_SWAPENTS_MAX_CPUS; cpu++) {
-        if (cpu >= cpus)
-            break;
-        __u64 copy = address_of(bpf_map_lookup_percpu_elem(&counters, &key, cpu));
-        if (!copy)
-            return 2;
-        tk_cpu_offsets[cpu] = copy - percpu;
-    }
-    return 1;
-}
-
-/* Whether `mm` may hold a swap entry, from its MM_SWAPENTS counter summed exactly as
- * percpu_counter_sum() does (the shared count plus each CPU's unfolded share). A process that
- * never had a page swapped out, the common case, then skips the page-table walk, whose reads
- * miss the cache on fresh page tables. */
-static __always_inline bool mm_may_hold_swap_entries(struct mm_struct *mm)
-{
-    __u32 cpus = tk_config.possible_cpus;
-    if (cpus == 0 || cpus > TK_SWAPENTS_MAX_CPUS)
-        return true;
-    if (!tk_cpu_offsets_found)
-        tk_cpu_offsets_found = find_cpu_offsets(cpus);
-    if (tk_cpu_offsets_found != 1)
-        return true;
-    struct percpu_counter *swapents = &mm->rss_stat[MM_SWAPENTS];
-    if (swapents->count != 0)
-        return true;
-    __u64 shares = (__u64)swapents->counters;
-    __s64 sum = 0;
-    for (__u32 cpu = 0; cpu < TK_SWAPENTS_MAX_CPUS; cpu++) {
-        if (cpu >= cpus)
-            break;
-        __s32 share = 0;
-        if (bpf_probe_read_kernel(&share, sizeof(share), (void *)(shares + tk_cpu_offsets[cpu])))
-            return true;
-        sum += share;
-    }
-    return sum != 0;
-}
-
 /* Whether the current process's PTE for `address` holds a swap entry (the fault fires before
  * the kernel handles it, so this is the state the fault found). Walks the page tables through
  * the direct map; any level missing or huge means "no". */
@@ -231,7 +155,7 @@ static __always_inline bool pte_is_swap_entry(unsigned long address)
 {
     struct task_struct *task = bpf_get_current_task_btf();
     struct mm_struct *mm = task->mm;
-    if (!mm || !mm_may_hold_swap_entries(mm))
+    if (!mm)
         return false;
     __u64 page_offset = tk_config.page_offset;
     if (tk_config.page_offset_symbol)

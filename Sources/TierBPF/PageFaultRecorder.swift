@@ -105,8 +105,6 @@ public final class PageFaultRecorder {
         config.vmemmap_symbol = layout.vmemmapSymbol
         config.sources = sources.intersection(.pageEventSources).rawValue
         config.kernel_threads = options.kernelThreads ? 1 : 0
-        // Lets the refault check skip the page-table walk for processes without swap entries.
-        config.possible_cpus = UInt32(max(0, libbpf_num_possible_cpus()))
         try object.setReadOnlyGlobal("tk_config", to: config)
         try object.program("tk_process_fork").setAutoload(options.followForks && options.filterByPID)
         for (source, programs) in PageEventSources.programs {

@@ -45,7 +45,7 @@ struct SharedLayoutTests {
         #expect(MemoryLayout<tk_fault_event>.size == 32)
         #expect(MemoryLayout<tk_page_key>.size == 16)
         #expect(MemoryLayout<tk_page_stats>.size == 40)
-        #expect(MemoryLayout<tk_config>.size == 88)
+        #expect(MemoryLayout<tk_config>.size == 80)
         #expect(MemoryLayout<tk_page_event>.size == 48)
     }
 }

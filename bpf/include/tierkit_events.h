@@ -142,8 +142,6 @@ struct tk_config {
     __u64 vmemmap_symbol;  /* nonzero: address of vmemmap_base, read instead */
     __u32 sources;         /* tk_source bits of the programs loaded besides faults */
     __u32 kernel_threads;  /* nonzero: page events of kernel threads (kswapd, kdamond) pass the filters */
-    __u32 possible_cpus;   /* CPUs whose share of a per-CPU counter the refault check sums (0: walk
-                            * the page tables on every not-present fault) */
 };
 
 #endif
