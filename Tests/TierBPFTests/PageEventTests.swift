@@ -187,9 +187,13 @@ struct PageEventTests {
             print("DAMON: no sysfs interface (\(admin)): DAMON is not built into this kernel, nothing to read")
             return
         }
-        // Only a kdamond that already runs is read; starting one would need nr_kdamonds
-        // rewritten, which discards (or, while one runs, is refused for) kdamonds this test
-        // did not start.
+        if kdamonds == 0 {
+            // No kdamond exists, so nothing of anyone else's is discarded: start one of our own.
+            try await ownKdamondReportsRegionsOfItsTarget(admin: admin)
+            return
+        }
+        // Kdamonds exist: only a running one is read; rewriting nr_kdamonds would discard (or,
+        // while one runs, is refused for) kdamonds this test did not start.
         var running: [(pid: Int32, aggregationMicroseconds: Int)] = []
         for index in 0..<kdamonds {
             let directory = "\(admin)/\(index)"
@@ -223,6 +227,64 @@ struct PageEventTests {
         #expect(try recorder.counters().eventsLost == 0)
         let record = regions.first?.record(relativeTo: 0)
         #expect(record?.tid == UInt32(((regions.first?.value ?? 0) - (regions.first?.address ?? 0)) >> 12))
+    }
+
+    /// Starts a kdamond of the test's own (vaddr, monitoring a forked child, 5 ms sampling,
+    /// 100 ms aggregation) through DAMON's sysfs interface
+    /// (Documentation/admin-guide/mm/damon/usage.rst), checks that its `damon_region` events
+    /// arrive and lie inside the child's address space, then turns it off and sets
+    /// `nr_kdamonds` back to 0. Only called when `nr_kdamonds` was 0.
+    private func ownKdamondReportsRegionsOfItsTarget(admin: String) async throws {
+        var child = try Toucher(String(repeating: "w", count: 64))
+        _ = child.run()
+        // DAMON's vaddr regions start from the target's mappings (three big regions around
+        // the two largest gaps), so every region lies between the lowest mapping's start and
+        // the highest mapping's end.
+        let maps = try readSmallFile("/proc/\(child.pid)/maps").split(separator: "\n").compactMap { line -> (UInt64, UInt64)? in
+            let bounds = line.prefix { $0 != " " }.split(separator: "-")
+            guard bounds.count == 2, let start = UInt64(bounds[0], radix: 16), let end = UInt64(bounds[1], radix: 16) else { return nil }
+            return (start, end)
+        }
+        let lowest = try #require(maps.map(\.0).min())
+        let highest = try #require(maps.map(\.1).max())
+
+        let kdamond = "\(admin)/0"
+        let context = "\(kdamond)/contexts/0"
+        try writeSysfs("\(admin)/nr_kdamonds", "1")
+        defer {
+            // Off first (nr_kdamonds is refused while a kdamond runs); the thread stops
+            // asynchronously, so nr_kdamonds 0 is retried while it reports busy.
+            _ = try? writeSysfs("\(kdamond)/state", "off")
+            for _ in 0..<100 {
+                if (try? writeSysfs("\(admin)/nr_kdamonds", "0")) != nil { break }
+                usleep(20_000)
+            }
+        }
+        try writeSysfs("\(kdamond)/contexts/nr_contexts", "1")
+        try writeSysfs("\(context)/operations", "vaddr")
+        try writeSysfs("\(context)/monitoring_attrs/intervals/sample_us", "5000")
+        try writeSysfs("\(context)/monitoring_attrs/intervals/aggr_us", "100000")
+        try writeSysfs("\(context)/monitoring_attrs/intervals/update_us", "1000000")
+        try writeSysfs("\(context)/targets/nr_targets", "1")
+        try writeSysfs("\(context)/targets/0/pid_target", "\(child.pid)")
+
+        let recorder = try PageFaultRecorder(options: .init(mode: .stream, sources: [.damon], pageEventRingBufferBytes: 4 << 20))
+        try recorder.attach()
+        try writeSysfs("\(kdamond)/state", "on")
+        let pid = try #require(Int32(try readSmallFile("\(kdamond)/pid").trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(pid > 0, "the kdamond started")
+        // Five aggregation intervals hold several complete aggregations.
+        try await Task.sleep(for: .milliseconds(500))
+        recorder.detach()
+        let (_, events) = await collect(recorder)
+        let regions = events.filter { $0.pid == pid }
+        print("DAMON: own kdamond \(pid) monitoring child \(child.pid): \(regions.count) regions")
+        #expect(!regions.isEmpty, "kdamond \(pid) reported the child's regions")
+        #expect(regions.allSatisfy {
+            $0.kind == .damonRegion && $0.address < $0.value && $0.address % 4096 == 0 && $0.address >= lowest && $0.value <= highest
+        }, "regions lie inside the child's mappings [\(String(lowest, radix: 16)), \(String(highest, radix: 16)))")
+        #expect(try recorder.counters().eventsLost == 0)
+        #expect(child.finish() == 0)
     }
 }
 
