@@ -64,27 +64,13 @@ public struct ColdAgeReclaim: PagingPolicy {
 
     public mutating func decide(_ snapshot: HeatSnapshot) -> [PagingAction] {
         guard updateWatermarks(metric: snapshot.freeFraction) else { return [] }
-        let pageSize = Int64(snapshot.pageSize)
-        var budget = Int64((Double(quotaBytesPerSecond) * Double(snapshot.periodNanoseconds) / 1e9).rounded(.down))
+        let budget = Int64((Double(quotaBytesPerSecond) * Double(snapshot.periodNanoseconds) / 1e9).rounded(.down))
         let cold = snapshot.regions.enumerated()
             .filter { $0.element.accesses == 0 && $0.element.ageNanoseconds >= minAge && $0.element.residentPages > 0 }
             .sorted { a, b in
                 a.element.ageNanoseconds != b.element.ageNanoseconds
                     ? a.element.ageNanoseconds > b.element.ageNanoseconds : a.element.start < b.element.start
             }
-        var actions: [PagingAction] = []
-        for (_, r) in cold {
-            guard budget >= pageSize else { break }
-            let resident = Int64(r.residentPages) * pageSize
-            if resident <= budget {
-                actions.append(PagingAction(advice, start: r.start, length: UInt64(Int64(r.pages) * pageSize)))
-                budget -= resident
-            } else {
-                let pages = budget / pageSize
-                actions.append(PagingAction(advice, start: r.start, length: UInt64(pages * pageSize)))
-                budget -= pages * pageSize
-            }
-        }
-        return actions
+        return PagingAction.spending(budget, on: cold.lazy.map(\.element), advice: advice, pageSize: snapshot.pageSize)
     }
 }

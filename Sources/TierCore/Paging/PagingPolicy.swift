@@ -78,3 +78,29 @@ public enum PagingPolicies {
         return try d.make(parameters)
     }
 }
+
+extension PagingAction {
+    /// Advises `regions` in order until `budget` bytes of resident memory are spent: a region
+    /// whose resident bytes fit is advised whole, the first that does not fit is advised for as
+    /// many leading pages as the rest of the budget covers, and nothing after it.
+    public static func spending(
+        _ budget: Int64, on regions: some Sequence<PageRegion>, advice: PagingAdvice, pageSize: Int
+    ) -> [PagingAction] {
+        let pageSize = Int64(pageSize)
+        var budget = budget
+        var actions: [PagingAction] = []
+        for r in regions {
+            guard budget >= pageSize else { break }
+            let resident = Int64(r.residentPages) * pageSize
+            if resident <= budget {
+                actions.append(PagingAction(advice, start: r.start, length: UInt64(Int64(r.pages) * pageSize)))
+                budget -= resident
+            } else {
+                let pages = budget / pageSize
+                actions.append(PagingAction(advice, start: r.start, length: UInt64(pages * pageSize)))
+                budget -= pages * pageSize
+            }
+        }
+        return actions
+    }
+}

@@ -69,8 +69,6 @@ public struct RefaultFeedback: PagingPolicy {
         let next = (Double(pressure) * (1 + gain * e)).rounded(.down)
         pressure = min(maxPressure, max(step, Int64(min(next, 9e18))))
         guard e > 0 else { return [] }
-        let pageSize = Int64(snapshot.pageSize)
-        var budget = pressure
         let order = snapshot.regions.filter { $0.residentPages > 0 }.sorted { a, b in
             if (a.accesses == 0) != (b.accesses == 0) { return a.accesses == 0 }
             if a.accesses == 0 {
@@ -78,19 +76,6 @@ public struct RefaultFeedback: PagingPolicy {
             }
             return a.accesses != b.accesses ? a.accesses < b.accesses : a.start < b.start
         }
-        var actions: [PagingAction] = []
-        for r in order {
-            guard budget >= pageSize else { break }
-            let resident = Int64(r.residentPages) * pageSize
-            if resident <= budget {
-                actions.append(PagingAction(advice, start: r.start, length: UInt64(Int64(r.pages) * pageSize)))
-                budget -= resident
-            } else {
-                let pages = budget / pageSize
-                actions.append(PagingAction(advice, start: r.start, length: UInt64(pages * pageSize)))
-                budget -= pages * pageSize
-            }
-        }
-        return actions
+        return PagingAction.spending(pressure, on: order, advice: advice, pageSize: snapshot.pageSize)
     }
 }
