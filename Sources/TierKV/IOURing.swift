@@ -68,6 +68,17 @@ public final class IOURing {
         return Int(rc)
     }
 
+    /// Submits every queued request and waits for at least one completion in the same
+    /// `io_uring_enter`; returns how many the kernel took.
+    @discardableResult
+    public func submitAndWaitOne() throws(SystemCallError) -> Int {
+        var rc: Int32
+        repeat { rc = io_uring_submit_and_wait(ring, 1) } while rc == -EINTR
+        guard rc >= 0 else { throw SystemCallError("io_uring_submit_and_wait", errno: -rc) }
+        inFlight += Int(rc)
+        return Int(rc)
+    }
+
     /// Reaps completions: waits for at least `minimum` (0 only takes what is ready), calling
     /// `body(tag, result)` for each; the result is bytes transferred or a negative errno.
     @discardableResult
@@ -97,20 +108,35 @@ public final class IOURing {
     /// Runs `requests` keeping at most `depth` in flight; `results[i]` receives request i's
     /// bytes transferred or negative errno.
     public func run(_ requests: [IORequest], depth: Int, results: inout [Int32]) throws(SystemCallError) {
-        let out = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, requests.count))
+        try run(count: requests.count, depth: depth, results: &results) { i, _ in requests[i] }
+    }
+
+    /// Runs `count` requests keeping at most `depth` in flight, building request i with
+    /// `request(i, lane)` when it is submitted. `lane` (below `depth`) is not used by any request
+    /// still in flight, so a caller can give each lane its own buffer, as fio gives each of its
+    /// in-flight units one. `results[i]` receives request i's bytes transferred or negative
+    /// errno. Each refill submits and waits in one system call, and every completion already
+    /// posted is reaped before the next refill.
+    public func run(count: Int, depth: Int, results: inout [Int32], request: (Int, Int) -> IORequest) throws(SystemCallError) {
+        let out = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, count))
         defer { out.deallocate() }
         let depth = max(1, min(depth, entries))
+        var freeLanes = Array((0..<depth).reversed())
         var next = 0
         var done = 0
-        while done < requests.count {
+        while done < count {
             var queued = 0
-            while next < requests.count, inFlight + queued < depth, prepare(requests[next], tag: UInt64(next)) {
+            while next < count, let lane = freeLanes.last, prepare(request(next, lane), tag: UInt64(next) << 20 | UInt64(lane)) {
+                freeLanes.removeLast()
                 next += 1
                 queued += 1
             }
-            if queued > 0 { try submit() }
-            done += try reap(minimum: 1) { tag, res in out[Int(tag)] = res }
+            if queued > 0 { try submitAndWaitOne() }
+            done += try reap(minimum: 1) { tag, res in
+                out[Int(tag >> 20)] = res
+                freeLanes.append(Int(tag & 0xFFFFF))
+            }
         }
-        results = Array(UnsafeBufferPointer(start: out, count: requests.count))
+        results = Array(UnsafeBufferPointer(start: out, count: count))
     }
 }

@@ -113,17 +113,28 @@ public final class SwapFile {
     /// Runs `transfers` at the queue depth; returns each one's bytes moved or negative errno
     /// (after the fault hook). A failure of the ring itself fails every transfer with its errno.
     public func run(_ transfers: [Transfer]) -> [Int32] {
-        let requests = transfers.map {
-            IORequest(kind: $0.kind, fd: fd, buffer: $0.buffer, length: $0.length, offset: offset(of: $0.slot))
-        }
+        run(count: transfers.count) { i, _ in transfers[i] }
+    }
+
+    /// Runs `count` transfers at the queue depth, building transfer i with `transfer(i, lane)`
+    /// when it is submitted; `lane` (below ``queueDepth``) is free of transfers in flight, so
+    /// each lane can own a staging buffer. Returns each one's bytes moved or negative errno.
+    public func run(count: Int, transfer: (Int, Int) -> Transfer) -> [Int32] {
+        let hook = faultHook
+        // What the fault hook needs of each transfer, recorded as it is built.
+        var built = hook == nil ? [] : [(kind: IORequest.Kind, slot: Int32, length: Int)](repeating: (.read, 0, 0), count: count)
         var results: [Int32] = []
         do {
-            try ring.run(requests, depth: queueDepth, results: &results)
+            try ring.run(count: count, depth: queueDepth, results: &results) { i, lane in
+                let t = transfer(i, lane)
+                if hook != nil { built[i] = (t.kind, t.slot, t.length) }
+                return IORequest(kind: t.kind, fd: fd, buffer: t.buffer, length: t.length, offset: offset(of: t.slot))
+            }
         } catch {
-            return Array(repeating: -max(1, error.errno), count: transfers.count)
+            return Array(repeating: -max(1, error.errno), count: count)
         }
-        if let hook = faultHook {
-            for (i, t) in transfers.enumerated() {
+        if let hook {
+            for (i, t) in built.enumerated() {
                 switch hook(t.kind, t.slot) {
                 case .error(let e): results[i] = -e
                 case .short(let n): results[i] = Int32(min(n, t.length))

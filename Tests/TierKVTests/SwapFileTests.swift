@@ -47,6 +47,35 @@ import TierKV
         #expect(finished.count == 1 && finished[0].0 == 7 && finished[0].1 == Int32(slot))
     }
 
+    /// Transfers built at submission into per-lane buffers: a lane is handed out only when its
+    /// previous transfer has completed, so every slot gets the bytes stamped for it.
+    @Test func laneBuffersAreNeverSharedInFlight() throws {
+        let dir = try ScratchDirectory()
+        defer { dir.cleanup() }
+        let slot = 16 << 10, slots = 64, depth = 4
+        let swap = try SwapFile(path: dir.file("swap"), size: Int64(slots * slot), slotSize: slot, queueDepth: depth)
+        let lanes = UnsafeMutableRawPointer.allocate(byteCount: depth * slot, alignment: SwapFile.alignment)
+        defer { lanes.deallocate() }
+        var lanesSeen = Set<Int>()
+        let written = swap.run(count: slots) { i, lane in
+            lanesSeen.insert(lane)
+            let buffer = lanes + lane * slot
+            buffer.initializeMemory(as: UInt8.self, repeating: UInt8(i), count: slot)
+            return SwapFile.Transfer(kind: .write, slot: Int32(i), buffer: buffer, length: slot)
+        }
+        #expect(written == Array(repeating: Int32(slot), count: slots))
+        #expect(lanesSeen == Set(0..<depth))
+
+        let back = UnsafeMutableRawPointer.allocate(byteCount: slots * slot, alignment: SwapFile.alignment)
+        defer { back.deallocate() }
+        let reads = (0..<slots).map { SwapFile.Transfer(kind: .read, slot: Int32($0), buffer: back + $0 * slot, length: slot) }
+        #expect(swap.run(reads) == Array(repeating: Int32(slot), count: slots))
+        let wrong = (0..<slots).filter { i in
+            (0..<slot).contains { back.load(fromByteOffset: i * slot + $0, as: UInt8.self) != UInt8(i) }
+        }
+        #expect(wrong == [])
+    }
+
     @Test func tooSmallAndUnsupportedAreLocatedErrors() throws {
         let dir = try ScratchDirectory()
         defer { dir.cleanup() }
