@@ -5,11 +5,21 @@
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/io_uring.h>
 
 #if defined(__x86_64__)
 #include <cpuid.h>
 #include <nmmintrin.h>
 #endif
+
+int ctierio_io_uring_enable(int ring_fd) {
+    return syscall(__NR_io_uring_register, ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0) < 0 ? -errno : 0;
+}
+
+int ctierio_thread_id(void) {
+    return (int)gettid();
+}
 
 int ctierio_open(const char *path, int direct) {
     int flags = O_RDWR | O_CREAT | O_CLOEXEC | (direct ? O_DIRECT : 0);

@@ -2,6 +2,7 @@
 @preconcurrency import Glibc
 #endif
 import CLibURing
+import CTierIO
 import TierHost
 
 /// One read or write of the SSD tier: `length` bytes between `buffer` and `offset` of `fd`.
@@ -30,16 +31,63 @@ public final class IOURing {
     public let entries: Int
     /// Submitted requests not yet reaped.
     public private(set) var inFlight = 0
+    /// Whether the kernel ties the ring to one issuing thread (see ``init(entries:singleIssuer:)``).
+    public private(set) var singleIssuer: Bool
+    /// The thread the single-issuer ring is bound to; 0 until the first ``run``.
+    private var issuer: pid_t = 0
 
     /// A ring of `entries` submission entries (a power of two is not required; the kernel rounds).
-    public init(entries: Int) throws(SystemCallError) {
+    ///
+    /// With `singleIssuer`, the ring is set up as fio sets up its own: one issuing thread
+    /// (`IORING_SETUP_SINGLE_ISSUER`), completions processed when that thread waits for them
+    /// (`DEFER_TASKRUN`) rather than by interrupting it. Such a ring is driven only through
+    /// ``run(count:depth:results:request:)``, which binds it to the calling thread and sets it
+    /// up again, idle, when a call comes from another thread. Kernels without these flags get a
+    /// plain ring.
+    public init(entries: Int, singleIssuer: Bool = false) throws(SystemCallError) {
         ring = .allocate(capacity: 1)
-        let rc = io_uring_queue_init(UInt32(max(1, entries)), ring, 0)
-        guard rc == 0 else {
-            ring.deallocate()
-            throw SystemCallError("io_uring_queue_init(\(entries))", errno: -rc)
-        }
         self.entries = max(1, entries)
+        self.singleIssuer = singleIssuer
+        do throws(SystemCallError) {
+            try setUp()
+        } catch {
+            ring.deallocate()
+            throw error
+        }
+    }
+
+    private func setUp() throws(SystemCallError) {
+        var params = io_uring_params()
+        if singleIssuer {
+            // Disabled until run() enables it on the thread that issues.
+            params.flags = UInt32(IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_COOP_TASKRUN
+                                  | IORING_SETUP_R_DISABLED)
+        }
+        var rc = io_uring_queue_init_params(UInt32(entries), ring, &params)
+        if rc == -EINVAL && singleIssuer {
+            singleIssuer = false
+            params = io_uring_params()
+            rc = io_uring_queue_init_params(UInt32(entries), ring, &params)
+        }
+        guard rc == 0 else { throw SystemCallError("io_uring_queue_init(\(entries))", errno: -rc) }
+        issuer = 0
+    }
+
+    /// Binds a single-issuer ring to the calling thread, setting it up again if it was bound to
+    /// another one (it must be idle then).
+    private func claim() throws(SystemCallError) {
+        guard singleIssuer else { return }
+        let me = pid_t(ctierio_thread_id())
+        if issuer == me { return }
+        if issuer != 0 {
+            guard inFlight == 0 else { throw SystemCallError("io_uring run from a second thread while busy", errno: EBUSY) }
+            io_uring_queue_exit(ring)
+            try setUp()
+            guard singleIssuer else { return }
+        }
+        let rc = ctierio_io_uring_enable(ring.pointee.ring_fd)
+        guard rc == 0 else { throw SystemCallError("io_uring_register(IORING_REGISTER_ENABLE_RINGS)", errno: -rc) }
+        issuer = me
     }
 
     deinit {
@@ -118,6 +166,7 @@ public final class IOURing {
     /// errno. Each refill submits and waits in one system call, and every completion already
     /// posted is reaped before the next refill.
     public func run(count: Int, depth: Int, results: inout [Int32], request: (Int, Int) -> IORequest) throws(SystemCallError) {
+        try claim()
         let out = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, count))
         defer { out.deallocate() }
         let depth = max(1, min(depth, entries))

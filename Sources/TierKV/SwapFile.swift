@@ -58,7 +58,7 @@ public final class SwapFile {
             throw SystemCallError("fallocate \(path) \(Int64(count) * Int64(slot)) bytes", errno: -rc)
         }
         do {
-            ring = try IOURing(entries: max(1, queueDepth))
+            ring = try IOURing(entries: max(1, queueDepth), singleIssuer: true)
         } catch {
             close(fd)
             throw error

@@ -126,7 +126,7 @@ struct BenchKV: ParsableCommand {
 
     private struct IOMeasurement { var write, read, fioWrite, fioRead: Double }
 
-    /// One run on one fresh swap file: the tier writes and then reads every slot in a random
+    /// One run on one fresh swap file: the tier reads and then writes every slot in a random
     /// order, and fio reads and then writes the same slots in the same order. MiB/s.
     private func ioRun(size: Int64, blockSize: Int, depth: Int, tierFirst: Bool) throws -> IOMeasurement {
         let path = dir + "/tierkit-bench-kv.swap"
@@ -158,9 +158,11 @@ struct BenchKV: ParsableCommand {
         // sides measure random overwrites and reads of the same sequentially written blocks.
         _ = try pass(.write, order: Array(0..<Int32(swap.slotCount)))
         var m = IOMeasurement(write: 0, read: 0, fioWrite: 0, fioRead: 0)
+        // Each side reads, then writes, so each side's write follows a read, never the other
+        // side's write burst the host may still be flushing.
         func tier() throws {
-            m.write = try pass(.write, order: order)
             m.read = try pass(.read, order: order)
+            m.write = try pass(.write, order: order)
         }
         func fioSide() throws {
             m.fioRead = try fio(.read, path: path, order: order, blockSize: blockSize, depth: depth)

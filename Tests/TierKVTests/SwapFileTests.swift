@@ -76,6 +76,30 @@ import TierKV
         #expect(wrong == [])
     }
 
+    /// The ring is bound to the thread that issues (fio's single-issuer set-up); a batch run from
+    /// another thread sets it up again there instead of failing.
+    @Test func batchesRunFromAnotherThread() throws {
+        let dir = try ScratchDirectory()
+        defer { dir.cleanup() }
+        let slot = 4096
+        let swap = try SwapFile(path: dir.file("swap"), size: Int64(4 * slot), slotSize: slot, queueDepth: 2)
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 4 * slot, alignment: SwapFile.alignment)
+        defer { buffer.deallocate() }
+        for i in 0..<4 { (buffer + i * slot).initializeMemory(as: UInt8.self, repeating: UInt8(i + 1), count: slot) }
+        let writes = (0..<4).map { SwapFile.Transfer(kind: .write, slot: Int32($0), buffer: buffer + $0 * slot, length: slot) }
+        #expect(swap.run(writes) == Array(repeating: Int32(slot), count: 4))
+        buffer.initializeMemory(as: UInt8.self, repeating: 0, count: 4 * slot)
+        let reads = (0..<4).map { SwapFile.Transfer(kind: .read, slot: Int32($0), buffer: buffer + $0 * slot, length: slot) }
+        let box = ResultBox { swap.run(reads) }
+        let thread = Thread { box.results = box.work() }
+        thread.start()
+        while box.results == nil { usleep(1000) }
+        #expect(box.results == Array(repeating: Int32(slot), count: 4))
+        #expect((0..<4).allSatisfy { buffer.load(fromByteOffset: $0 * slot + slot - 1, as: UInt8.self) == UInt8($0 + 1) })
+        // And back on this thread.
+        #expect(swap.run(writes) == Array(repeating: Int32(slot), count: 4))
+    }
+
     @Test func tooSmallAndUnsupportedAreLocatedErrors() throws {
         let dir = try ScratchDirectory()
         defer { dir.cleanup() }
@@ -85,5 +109,17 @@ import TierKV
         } catch {
             #expect(error.description.contains("holds no slot of 4096 bytes"))
         }
+    }
+}
+
+/// Work run on a helper thread and its result, handed back to the test's thread.
+private final class ResultBox: @unchecked Sendable {
+    let work: () -> [Int32]
+    init(_ work: @escaping () -> [Int32]) { self.work = work }
+    private let lock = NSLock()
+    private var value: [Int32]?
+    var results: [Int32]? {
+        get { lock.withLock { value } }
+        set { lock.withLock { value = newValue } }
     }
 }

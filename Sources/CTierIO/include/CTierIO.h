@@ -14,6 +14,13 @@ int ctierio_open(const char *path, int direct);
 /* fallocate(2) of `length` bytes from 0 (mode 0). Returns 0 or -errno. */
 int ctierio_fallocate(int fd, int64_t length);
 
+/* Enables an io_uring set up with IORING_SETUP_R_DISABLED (IORING_REGISTER_ENABLE_RINGS, which
+ * the packaged liburing declares but does not export); 0 or -errno. */
+int ctierio_io_uring_enable(int ring_fd);
+
+/* The calling thread's id (gettid). */
+int ctierio_thread_id(void);
+
 /* The O_DIRECT flag value on this platform. */
 int ctierio_o_direct(void);
 
