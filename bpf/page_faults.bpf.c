@@ -33,13 +33,24 @@ const volatile struct tk_config tk_config = {
     .kernel_threads = 1,
 };
 
-/* Thread group ids to record; the value is unused. */
+/* Thread group ids to record, as bits: bit (tgid % 64) of word (tgid / 64). An array the
+ * verifier inlines, so the check is a few instructions and one cache line rather than a hash
+ * lookup; user space sets and clears bits atomically through a shared mapping. The loader sizes
+ * it to the kernel's pid_max before load. */
 struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, 4096);
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(map_flags, BPF_F_MMAPABLE);
+    __uint(max_entries, TK_TARGET_WORDS);
     __type(key, __u32);
-    __type(value, __u8);
-} target_pids SEC(".maps");
+    __type(value, __u64);
+} target_bits SEC(".maps");
+
+static __always_inline bool is_target(__u32 pid)
+{
+    __u32 word = pid / 64;
+    __u64 *bits = bpf_map_lookup_elem(&target_bits, &word);
+    return bits && (*bits & (1ULL << (pid % 64)));
+}
 
 /* The loader resizes this before load (bpf_map__set_max_entries). */
 struct {
@@ -53,16 +64,19 @@ struct {
     __uint(max_entries, 4 * 1024 * 1024);
 } page_events SEC(".maps");
 
-/* Entries are allocated as pages are first seen (no preallocation): they come from the
- * kernel's direct map, which huge pages back, rather than from one vmalloc'd area of
+/* Entries are allocated as groups of pages are first seen (no preallocation): they come from
+ * the kernel's direct map, which huge pages back, rather than from one vmalloc'd area of
  * max_entries elements, so walking them misses the TLB less. */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 1 << 20);
     __uint(map_flags, BPF_F_NO_PREALLOC);
     __type(key, struct tk_page_key);
-    __type(value, struct tk_page_stats);
+    __type(value, struct tk_page_group);
 } pages SEC(".maps");
+
+/* What a new group starts as. */
+static const struct tk_page_group empty_group = {};
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -90,32 +104,22 @@ static __always_inline __u8 access_kind(unsigned long error_code)
 static __always_inline void aggregate(__u32 pid, unsigned long address, unsigned long error_code,
                                       __u8 kind, __u8 fault_flags, __u64 now)
 {
-    struct tk_page_key key = { .pid = pid, .page = address >> tk_config.page_shift };
-    /* Look up first: a miss leaves the bucket in the cache for the insert, and a page faulted
-     * again (a re-mapped range, a refault, a write after a read) costs one map operation. */
-    struct tk_page_stats *stats = bpf_map_lookup_elem(&pages, &key);
-    if (!stats) {
-        struct tk_page_stats fresh = {
-            .count = 1,
-            .refaults = fault_flags & TK_FAULT_REFAULT ? 1 : 0,
-            .first_ns = now,
-            .last_ns = now,
-            .reads = kind == TK_ACCESS_READ,
-            .writes = kind == TK_ACCESS_WRITE,
-            .execs = kind == TK_ACCESS_EXEC,
-            .error_bits = (__u16)error_code,
-        };
-        if (bpf_map_update_elem(&pages, &key, &fresh, BPF_NOEXIST) == 0)
-            return;
-        /* Another thread inserted the page meanwhile (then count into its entry), or the map
-         * is full (then the lookup fails too and the fault is counted as dropped). */
-        stats = bpf_map_lookup_elem(&pages, &key);
-        if (!stats) {
+    __u64 page = address >> tk_config.page_shift;
+    struct tk_page_key key = { .pid = pid, .page = page & ~(__u64)(TK_GROUP_PAGES - 1) };
+    struct tk_page_group *group = bpf_map_lookup_elem(&pages, &key);
+    if (!group) {
+        /* Another thread may insert the group meanwhile (then count into its entry); when the
+         * map is full the lookup fails too and the fault is counted as dropped. */
+        bpf_map_update_elem(&pages, &key, &empty_group, BPF_NOEXIST);
+        group = bpf_map_lookup_elem(&pages, &key);
+        if (!group) {
             count(TK_COUNTER_PAGES_FULL);
             return;
         }
     }
-    __sync_fetch_and_add(&stats->count, 1);
+    struct tk_page_stats *stats = &group->pages[page & (TK_GROUP_PAGES - 1)];
+    if (__sync_fetch_and_add(&stats->count, 1) == 0)
+        stats->first_ns = now;
     if (fault_flags & TK_FAULT_REFAULT)
         __sync_fetch_and_add(&stats->refaults, 1);
     if (kind == TK_ACCESS_WRITE)
@@ -148,6 +152,83 @@ static __always_inline __u64 table_entry(__u64 page_offset, __u64 table, unsigne
     return entry;
 }
 
+/* Per-CPU shares summed at most: beyond this many CPUs the sum would cost more than the walk. */
+#define TK_SWAPENTS_MAX_CPUS 16
+
+/* Each CPU's per-CPU offset (per_cpu_ptr(p, cpu) == p + offset), found on the first fault from
+ * the per-CPU `counters` map: the distance from its per-CPU pointer to the copy the kernel hands
+ * out for a CPU. tk_cpu_offsets_found: 1 found, 2 not available (then always walk). */
+__u64 tk_cpu_offsets[TK_SWAPENTS_MAX_CPUS];
+__u32 tk_cpu_offsets_found;
+/* A slot per CPU for address_of (two CPUs may find the offsets at once). */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64);
+} scratch SEC(".maps");
+
+/* Turns a pointer into a number (0 when impossible): stored and read back, which privileged
+ * programs may do. */
+static __always_inline __u64 address_of(const void *pointer)
+{
+    __u32 key = 0;
+    __u64 *slot = bpf_map_lookup_elem(&scratch, &key);
+    if (!slot)
+        return 0;
+    *(volatile __u64 *)slot = (__u64)pointer;
+    return *(volatile __u64 *)slot;
+}
+
+static __noinline int find_cpu_offsets(__u32 cpus)
+{
+    __u64 percpu = 0;
+    __u64 array = address_of(&counters);
+    if (!array || bpf_probe_read_kernel(&percpu, sizeof(percpu), (void *)(array + bpf_core_field_offset(struct bpf_array, pptrs))) ||
+        !percpu)
+        return 2;
+    __u32 key = 0;
+    for (__u32 cpu = 0; cpu < TK_SWAPENTS_MAX_CPUS; cpu++) {
+        if (cpu >= cpus)
+            break;
+        __u64 copy = address_of(bpf_map_lookup_percpu_elem(&counters, &key, cpu));
+        if (!copy)
+            return 2;
+        tk_cpu_offsets[cpu] = copy - percpu;
+    }
+    return 1;
+}
+
+/* Whether `mm` may hold a swap entry, from its MM_SWAPENTS counter summed exactly as
+ * percpu_counter_sum() does (the shared count plus each CPU's unfolded share). A process that
+ * never had a page swapped out, the common case, then skips the page-table walk, whose reads
+ * miss the cache on fresh page tables. */
+static __always_inline bool mm_may_hold_swap_entries(struct mm_struct *mm)
+{
+    __u32 cpus = tk_config.possible_cpus;
+    if (cpus == 0 || cpus > TK_SWAPENTS_MAX_CPUS)
+        return true;
+    if (!tk_cpu_offsets_found)
+        tk_cpu_offsets_found = find_cpu_offsets(cpus);
+    if (tk_cpu_offsets_found != 1)
+        return true;
+    struct percpu_counter *swapents = &mm->rss_stat[MM_SWAPENTS];
+    __u64 shares = (__u64)swapents->counters;
+    __s64 sum = 0;
+    /* The CPUs' shares first, the shared count after: a share folded into the count in
+     * between is then counted twice, never missed (the kernel adds to the count before it
+     * clears the share). */
+    for (__u32 cpu = 0; cpu < TK_SWAPENTS_MAX_CPUS; cpu++) {
+        if (cpu >= cpus)
+            break;
+        __s32 share = 0;
+        if (bpf_probe_read_kernel(&share, sizeof(share), (void *)(shares + tk_cpu_offsets[cpu])))
+            return true;
+        sum += share;
+    }
+    return sum + swapents->count != 0;
+}
+
 /* Whether the current process's PTE for `address` holds a swap entry (the fault fires before
  * the kernel handles it, so this is the state the fault found). Walks the page tables through
  * the direct map; any level missing or huge means "no". */
@@ -155,7 +236,7 @@ static __always_inline bool pte_is_swap_entry(unsigned long address)
 {
     struct task_struct *task = bpf_get_current_task_btf();
     struct mm_struct *mm = task->mm;
-    if (!mm)
+    if (!mm || !mm_may_hold_swap_entries(mm))
         return false;
     __u64 page_offset = tk_config.page_offset;
     if (tk_config.page_offset_symbol)
@@ -191,7 +272,7 @@ int BPF_PROG(tk_page_fault_user, unsigned long address, struct pt_regs *regs, un
     __u64 id = bpf_get_current_pid_tgid();
     __u32 pid = id >> 32;
 
-    if (tk_config.filter_pids && !bpf_map_lookup_elem(&target_pids, &pid))
+    if (tk_config.filter_pids && !is_target(pid))
         return 0;
     if (tk_config.cgroup_id &&
         bpf_get_current_ancestor_cgroup_id(tk_config.cgroup_level) != tk_config.cgroup_id)
@@ -246,12 +327,13 @@ int BPF_PROG(tk_process_fork, struct task_struct *parent, struct task_struct *ch
 {
     __u32 parent_pid = parent->tgid;
     __u32 child_pid = child->tgid;
-    __u8 one = 1;
 
-    if (!tk_config.follow_forks || parent_pid == child_pid)
+    if (!tk_config.follow_forks || parent_pid == child_pid || !is_target(parent_pid))
         return 0;
-    if (bpf_map_lookup_elem(&target_pids, &parent_pid))
-        bpf_map_update_elem(&target_pids, &child_pid, &one, BPF_ANY);
+    __u32 word = child_pid / 64;
+    __u64 *bits = bpf_map_lookup_elem(&target_bits, &word);
+    if (bits)
+        __sync_fetch_and_or(bits, 1ULL << (child_pid % 64));
     return 0;
 }
 
@@ -271,7 +353,7 @@ static __always_inline bool current_passes(void)
             return true;
     }
     __u32 pid = bpf_get_current_pid_tgid() >> 32;
-    if (tk_config.filter_pids && !bpf_map_lookup_elem(&target_pids, &pid))
+    if (tk_config.filter_pids && !is_target(pid))
         return false;
     if (tk_config.cgroup_id &&
         bpf_get_current_ancestor_cgroup_id(tk_config.cgroup_level) != tk_config.cgroup_id)

@@ -425,3 +425,11 @@ int ctiershims_memory_child_finish(struct ctiershims_memory_child *child)
     }
     return status;
 }
+
+int ctiershims_pin_to_cpu(int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof set, &set) == 0 ? 0 : errno;
+}

@@ -35,7 +35,9 @@ public final class PageFaultRecorder {
         public var cgroup: CgroupV2?
         /// Ring buffer size in bytes: a power of two, at least a page.
         public var ringBufferBytes: Int
-        /// Capacity of the per-page map in aggregate mode.
+        /// Aggregate mode: capacity of the page map, in groups of `TK_GROUP_PAGES` neighbouring
+        /// pages, so room for at least this many pages however scattered (kernel memory is
+        /// taken as groups appear).
         public var maxPages: Int
         /// Stream mode: each CPU wakes the reader once per this many bytes of its faults
         /// (rounded down to a power of two; else the reader finds them at its next poll
@@ -68,7 +70,10 @@ public final class PageFaultRecorder {
 
     public let options: Options
     private let object: BPFObject
-    private let targets: BPFMap
+    /// The target bitmap (`target_bits`), mapped shared with the programs.
+    private let targetWords: UnsafeMutablePointer<UInt64>
+    private let targetWordCount: Int
+    private let targetMappingBytes: Int
     private let pages: BPFMap
     private let counterMap: BPFMap
     private var links: [BPFLink] = []
@@ -105,6 +110,8 @@ public final class PageFaultRecorder {
         config.vmemmap_symbol = layout.vmemmapSymbol
         config.sources = sources.intersection(.pageEventSources).rawValue
         config.kernel_threads = options.kernelThreads ? 1 : 0
+        // Lets the refault check skip the page-table walk for processes without swap entries.
+        config.possible_cpus = UInt32(max(0, libbpf_num_possible_cpus()))
         try object.setReadOnlyGlobal("tk_config", to: config)
         try object.program("tk_process_fork").setAutoload(options.followForks && options.filterByPID)
         for (source, programs) in PageEventSources.programs {
@@ -120,10 +127,20 @@ public final class PageFaultRecorder {
         try events.setMaxEntries(streamFaults ? options.ringBufferBytes : Int(getpagesize()))
         try pageEvents.setMaxEntries(streamEvents ? options.pageEventRingBufferBytes : Int(getpagesize()))
         try pages.setMaxEntries(options.mode == .aggregate && sources.contains(.faults) ? options.maxPages : 1)
+        let targetBits = try object.map("target_bits")
+        let wordCount = (Self.pidMax() + 63) / 64
+        try targetBits.setMaxEntries(wordCount)
         try object.load()
 
+        let mappingBytes = (wordCount * 8 + Int(getpagesize()) - 1) / Int(getpagesize()) * Int(getpagesize())
+        guard let mapping = mmap(nil, mappingBytes, PROT_READ | PROT_WRITE, MAP_SHARED, targetBits.fileDescriptor, 0),
+              mapping != MAP_FAILED else {
+            throw BPFError("map target_bits into memory", errno: errno)
+        }
+        targetWords = mapping.bindMemory(to: UInt64.self, capacity: wordCount)
+        targetWordCount = wordCount
+        targetMappingBytes = mappingBytes
         self.object = object
-        self.targets = try object.map("target_pids")
         self.pages = pages
         self.counterMap = try object.map("counters")
         reader = streamFaults ? try RingBufferReader<tk_fault_event>(map: events) : nil
@@ -138,14 +155,48 @@ public final class PageFaultRecorder {
     /// Nil when no such source is chosen.
     public var pageEvents: AsyncStream<RecordBatch<tk_page_event>>? { eventReader?.batches }
 
+    deinit {
+        munmap(targetWords, targetMappingBytes)
+    }
+
+    /// The kernel's largest pid plus one (`/proc/sys/kernel/pid_max`), bounded by
+    /// PID_MAX_LIMIT, which is also the fallback.
+    private static func pidMax() -> Int {
+        let limit = Int(TK_TARGET_WORDS) * 64
+        let fd = open("/proc/sys/kernel/pid_max", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return limit }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: 32)
+        let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard count > 0, let value = Int(String(decoding: bytes[..<count], as: UTF8.self).filter(\.isNumber)), value > 0 else {
+            return limit
+        }
+        return min(value, limit)
+    }
+
+    private func targetWord(_ pid: Int32) throws(BPFError) -> (UnsafeMutablePointer<UInt64>, UInt64) {
+        guard pid > 0, Int(pid) / 64 < targetWordCount else {
+            throw BPFError("add target \(pid)", errno: EINVAL, detail: "beyond pid_max \(targetWordCount * 64) at load")
+        }
+        return (targetWords + Int(pid) / 64, UInt64(1) << UInt64(pid % 64))
+    }
+
     /// Starts recording `pid` (a thread group id).
     public func addTarget(pid: Int32) throws(BPFError) {
-        try targets.update(UInt32(bitPattern: pid), UInt8(1))
+        let (word, bit) = try targetWord(pid)
+        ctiershims_atomic_or_u64(word, bit)
     }
 
     /// Stops recording `pid`.
     public func removeTarget(pid: Int32) throws(BPFError) {
-        try targets.delete(UInt32(bitPattern: pid))
+        let (word, bit) = try targetWord(pid)
+        ctiershims_atomic_and_u64(word, ~bit)
+    }
+
+    /// Whether `pid` is a target now (added, or a forked child of a target when following forks).
+    public func isTarget(pid: Int32) -> Bool {
+        guard pid > 0, Int(pid) / 64 < targetWordCount else { return false }
+        return ctiershims_atomic_load_u64(targetWords + Int(pid) / 64) & (UInt64(1) << UInt64(pid % 64)) != 0
     }
 
     /// Attaches the chosen sources' programs (and `sched_process_fork` when following forks):
@@ -203,8 +254,12 @@ public final class PageFaultRecorder {
     /// Aggregate mode: every page faulted so far with its statistics.
     public func pageStatistics() throws -> [PageKey: PageFaultStatistics] {
         var result: [PageKey: PageFaultStatistics] = [:]
-        try pages.forEach(keyType: tk_page_key.self, valueType: tk_page_stats.self) { key, stats in
-            result[PageKey(pid: Int32(bitPattern: key.pid), page: key.page)] = PageFaultStatistics(stats)
+        try pages.forEach(keyType: tk_page_key.self, valueType: tk_page_group.self) { key, group in
+            withUnsafeBytes(of: group.pages) { raw in
+                for (i, stats) in raw.bindMemory(to: tk_page_stats.self).enumerated() where stats.count > 0 {
+                    result[PageKey(pid: Int32(bitPattern: key.pid), page: key.page + UInt64(i))] = PageFaultStatistics(stats)
+                }
+            }
         }
         return result
     }
@@ -212,7 +267,7 @@ public final class PageFaultRecorder {
     /// Aggregate mode: forgets every page (e.g. between measurement windows).
     public func clearPageStatistics() throws {
         var keys: [tk_page_key] = []
-        try pages.forEach(keyType: tk_page_key.self, valueType: tk_page_stats.self) { key, _ in keys.append(key) }
+        try pages.forEach(keyType: tk_page_key.self, valueType: tk_page_group.self) { key, _ in keys.append(key) }
         for key in keys { try pages.delete(key) }
     }
 }

@@ -12,14 +12,15 @@ struct BenchRecord: AsyncParsableCommand {
         abstract: "Fault-heavy loop without and with the eBPF recorder in each mode; print a JSON array (needs root).",
         discussion: """
             Runs `tierkit touch-pages --pages P --rounds R` (map, write one byte per page, unmap) \
-            alone and under the recorder, alternating run by run, --repeat times per mode; each \
-            row gives the median faults/s of both (timed inside the loop), slowdown = \
-            baseline / recorded - 1 (0.02 is 2%), and the faults and events the kernel could \
-            not deliver over all runs. The recorder runs in this process as `tierkit record` \
+            alone and under the recorder, in pairs whose order alternates, --repeat pairs per \
+            mode; each row gives the median faults/s of both (timed inside the loop), slowdown = \
+            baseline / recorded - 1 (0.02 is 2%), paired_slowdown = the median of each pair's \
+            slowdown (steadier when the machine's speed drifts), and the faults and events the \
+            kernel could not deliver over all runs. The recorder runs in this process as `tierkit record` \
             does (stream mode: the ring buffer read and every fault decoded on other threads).
 
             Example:
-              tierkit bench record --pages 65536 --rounds 20 --repeat 5
+              tierkit bench record --pages 65536 --rounds 20 --repeat 9 --cpu 1
             """
     )
 
@@ -29,8 +30,11 @@ struct BenchRecord: AsyncParsableCommand {
     @Option(help: "Rounds of the loop per run.")
     var rounds: Int = 20
 
-    @Option(help: "Runs per mode and side; medians are reported.")
-    var `repeat`: Int = 5
+    @Option(help: "Pairs of runs (without, with the recorder) per mode; medians are reported.")
+    var `repeat`: Int = 9
+
+    @Option(help: "Pin the loop to this CPU (the recorder's threads run elsewhere).")
+    var cpu: Int?
 
     @Option(help: "Comma-separated modes: aggregate, stream.")
     var modes: String = "aggregate,stream"
@@ -70,8 +74,10 @@ struct BenchRecord: AsyncParsableCommand {
             var baseline: [Double] = [], recorded: [Double] = []
             var lost: UInt64 = 0
             var programCost: [Double] = []
-            for _ in 0..<`repeat` {
-                baseline.append(try await loop(executable, recorder: nil))
+            for run in 0..<`repeat` {
+                // Pairs alternate which side runs first, so a drift in speed favours neither.
+                let baselineFirst = run.isMultiple(of: 2)
+                if baselineFirst { baseline.append(try await loop(executable, recorder: nil)) }
                 let options = PageFaultRecorder.Options(
                     mode: mode == "stream" ? .stream : .aggregate, ringBufferBytes: ringBytes,
                     maxPages: maxPages, wakeupBytes: wakeupBytes, sources: chosen)
@@ -81,13 +87,16 @@ struct BenchRecord: AsyncParsableCommand {
                 withExtendedLifetime(statistics) {}
                 lost += try recorder.counters().totalLost
                 if programStatistics { programCost.append(try recorder.faultProgramCost().nanosecondsPerRun) }
+                if !baselineFirst { baseline.append(try await loop(executable, recorder: nil)) }
             }
             let base = median(baseline), with = median(recorded)
+            let paired = median(zip(baseline, recorded).map { $0 / $1 - 1 })
             rows.append([
                 "mode": mode,
                 "baseline_faults_per_second": base.rounded(),
                 "recorded_faults_per_second": with.rounded(),
                 "slowdown": ((base / with - 1) * 10000).rounded() / 10000,
+                "paired_slowdown": (paired * 10000).rounded() / 10000,
                 "lost_events": lost,
             ].merging(programStatistics ? ["bpf_ns_per_fault": median(programCost).rounded()] : [:]) { a, _ in a })
             FileHandle.standardError.write(Data(
@@ -101,7 +110,8 @@ struct BenchRecord: AsyncParsableCommand {
     private func loop(_ executable: String, recorder: PageFaultRecorder?) async throws -> Double {
         let report = FileManager.default.temporaryDirectory.appendingPathComponent("tierkit-bench-record-\(getpid()).txt").path
         defer { unlink(report) }
-        var child = try spawnHeld([executable, "touch-pages", "--pages", String(pages), "--rounds", String(rounds), "--report", report])
+        var child = try spawnHeld([executable, "touch-pages", "--pages", String(pages), "--rounds", String(rounds), "--report", report]
+                                  + (cpu.map { ["--cpu", String($0)] } ?? []))
         var consumer: Task<Int, Never>?
         if let recorder {
             try recorder.addTarget(pid: child.pid)

@@ -27,11 +27,18 @@ struct TouchPagesCommand: ParsableCommand {
     @Option(help: "Write 'FAULTS SECONDS' to this file instead of the line on stdout (for bench record).")
     var report: String?
 
+    @Option(help: "Run on this CPU only.")
+    var cpu: Int?
+
     func validate() throws {
         guard pages > 0, rounds > 0 else { throw ValidationError("--pages and --rounds must be positive") }
     }
 
     func run() throws {
+        if let cpu {
+            let failure = ctiershims_pin_to_cpu(Int32(cpu))
+            guard failure == 0 else { throw ValidationError("--cpu \(cpu): \(String(cString: strerror(failure)))") }
+        }
         let start = monotonicSeconds()
         let touched = ctiershims_fault_loop(pages, rounds)
         let seconds = monotonicSeconds() - start

@@ -45,7 +45,8 @@ struct SharedLayoutTests {
         #expect(MemoryLayout<tk_fault_event>.size == 32)
         #expect(MemoryLayout<tk_page_key>.size == 16)
         #expect(MemoryLayout<tk_page_stats>.size == 40)
-        #expect(MemoryLayout<tk_config>.size == 80)
+        #expect(MemoryLayout<tk_page_group>.size == 40 * Int(TK_GROUP_PAGES))
+        #expect(MemoryLayout<tk_config>.size == 88)
         #expect(MemoryLayout<tk_page_event>.size == 48)
     }
 }
@@ -88,28 +89,31 @@ struct BPFObjectTests {
         try object.map("events").setMaxEntries(4096)
         try object.map("pages").setMaxEntries(16)
         try object.load()
-        let targets = try object.map("target_pids")
-        #expect(targets.keySize == 4 && targets.valueSize == 1 && targets.maxEntries == 4096)
-        #expect(try targets.lookup(UInt32(7), as: UInt8.self) == nil)
-        for pid in [UInt32(7), 11, 13] { try targets.update(pid, UInt8(pid & 0xff)) }
-        #expect(try targets.lookup(UInt32(11), as: UInt8.self) == 11)
+        let pages = try object.map("pages")
+        #expect(pages.keySize == MemoryLayout<tk_page_key>.size && pages.valueSize == MemoryLayout<tk_page_group>.size)
+        #expect(pages.maxEntries == 16)
+        func key(_ page: UInt64) -> tk_page_key { tk_page_key(pid: 7, reserved: 0, page: page) }
+        func stats(_ count: UInt32) -> tk_page_group { var g = tk_page_group(); g.pages.0.count = count; return g }
+        #expect(try pages.lookup(key(7), as: tk_page_group.self) == nil)
+        for page in [UInt64(7), 11, 13] { try pages.update(key(page), stats(UInt32(page))) }
+        #expect(try pages.lookup(key(11), as: tk_page_group.self)?.pages.0.count == 11)
         do {
-            try targets.update(UInt32(7), UInt8(0), mode: .noExist)
+            try pages.update(key(7), stats(0), mode: .noExist)
             Issue.record("noExist replaced an existing key")
         } catch {
             #expect(error.errno == EEXIST)
         }
-        var seen: [UInt32: UInt8] = [:]
-        try targets.forEach(keyType: UInt32.self, valueType: UInt8.self) { seen[$0] = $1 }
+        var seen: [UInt64: UInt32] = [:]
+        try pages.forEach(keyType: tk_page_key.self, valueType: tk_page_group.self) { seen[$0.page] = $1.pages.0.count }
         #expect(seen == [7: 7, 11: 11, 13: 13])
-        #expect(try targets.delete(UInt32(11)))
-        #expect(try !targets.delete(UInt32(11)))
+        #expect(try pages.delete(key(11)))
+        #expect(try !pages.delete(key(11)))
         seen = [:]
-        try targets.forEach(keyType: UInt32.self, valueType: UInt8.self) { seen[$0] = $1 }
+        try pages.forEach(keyType: tk_page_key.self, valueType: tk_page_group.self) { seen[$0.page] = $1.pages.0.count }
         #expect(seen == [7: 7, 13: 13])
         do {
-            _ = try targets.lookup(UInt64(7), as: UInt8.self)
-            Issue.record("an 8-byte key was accepted for a 4-byte map")
+            _ = try pages.lookup(UInt64(7), as: tk_page_group.self)
+            Issue.record("an 8-byte key was accepted for a 16-byte map")
         } catch {
             #expect(error.errno == EINVAL)
         }

@@ -163,9 +163,14 @@ struct PageFaultRecorderTests {
         try recorder.addTarget(pid: getpid())
         try recorder.attach()
         var child = try Toucher(pattern("rw", count: 40))
+        // The fork program set the child's bit in the shared target bitmap; the bystander has none.
+        #expect(recorder.isTarget(pid: child.pid) && !recorder.isTarget(pid: bystander.pid))
         let base = child.run()
         _ = bystander.run()
         recorder.detach()
+        try recorder.removeTarget(pid: child.pid)
+        #expect(!recorder.isTarget(pid: child.pid) && recorder.isTarget(pid: getpid()))
+        #expect(throws: BPFError.self) { try recorder.addTarget(pid: -1) }
         #expect(child.finish() == 0)
         #expect(bystander.finish() == 0)
 

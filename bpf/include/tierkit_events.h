@@ -39,6 +39,10 @@ enum tk_counter {
     TK_COUNTER_COUNT = 5,
 };
 
+/* Words of the target bitmap for the largest pid_max (PID_MAX_LIMIT, 4 Mi); the loader shrinks
+ * it to the running kernel's pid_max. */
+#define TK_TARGET_WORDS (4194304 / 64)
+
 /* Bits of tk_fault_event.fault_flags. */
 enum tk_fault_flags {
     /* Before the fault, the page's PTE held a swap entry: the page had been present and was
@@ -104,12 +108,17 @@ struct tk_page_event {
     __u32 aux2;    /* DAMON: region age; else 0 */
 };
 
-/* Key of the aggregation map: one entry per (process, virtual page). */
+/* Key of the aggregation map: one entry per (process, group of TK_GROUP_PAGES consecutive
+ * virtual pages). Faults come in runs of neighbouring pages, so a group's entry is found once
+ * and stays in the cache for the next faults, and inserts are rarer. */
 struct tk_page_key {
     __u32 pid;
     __u32 reserved;
-    __u64 page; /* address >> page_shift */
+    __u64 page; /* address >> page_shift; in the map, the group's first page (a multiple of TK_GROUP_PAGES) */
 };
+
+#define TK_GROUP_SHIFT 3
+#define TK_GROUP_PAGES (1 << TK_GROUP_SHIFT)
 
 /* Per-page statistics of the aggregation map. */
 struct tk_page_stats {
@@ -122,6 +131,12 @@ struct tk_page_stats {
     __u32 execs;
     __u16 error_bits; /* OR of every fault's error code */
     __u16 reserved;
+};
+
+/* Value of the aggregation map: slot i holds page key.page + i; a slot with count 0 was not
+ * faulted. */
+struct tk_page_group {
+    struct tk_page_stats pages[TK_GROUP_PAGES];
 };
 
 /* Read-only configuration, set by the loader before the object is loaded. */
@@ -142,6 +157,9 @@ struct tk_config {
     __u64 vmemmap_symbol;  /* nonzero: address of vmemmap_base, read instead */
     __u32 sources;         /* tk_source bits of the programs loaded besides faults */
     __u32 kernel_threads;  /* nonzero: page events of kernel threads (kswapd, kdamond) pass the filters */
+    __u32 possible_cpus;   /* CPUs whose share of a per-CPU counter the refault check sums (0: walk
+                            * the page tables on every not-present fault) */
+
 };
 
 #endif

@@ -9,6 +9,12 @@
 
 #include "../../../bpf/include/tierkit_events.h"
 
+/* Sets or clears bits of a 64-bit word shared with BPF programs (a mapped BPF array), with the
+ * same atomicity as the programs' own updates. */
+static inline void ctiershims_atomic_or_u64(uint64_t *word, uint64_t bits) { __atomic_fetch_or(word, bits, __ATOMIC_SEQ_CST); }
+static inline void ctiershims_atomic_and_u64(uint64_t *word, uint64_t bits) { __atomic_fetch_and(word, bits, __ATOMIC_SEQ_CST); }
+static inline uint64_t ctiershims_atomic_load_u64(const uint64_t *word) { return __atomic_load_n(word, __ATOMIC_SEQ_CST); }
+
 /* A child forked and held before execvp until released: a recorder can register its pid and
  * attach first, so the command is observed from its first instruction. */
 struct ctiershims_gated_child {
@@ -72,6 +78,9 @@ int ctiershims_toucher_finish(struct ctiershims_toucher *toucher);
  * times: one first-touch fault per page per round. Returns the number of pages touched, or -1
  * when mmap failed. */
 int64_t ctiershims_fault_loop(size_t pages, size_t rounds);
+
+/* Pins the calling thread to `cpu`. Returns 0 or an errno. */
+int ctiershims_pin_to_cpu(int cpu);
 
 /* A forked child holding `pages` anonymous pages (4 KiB, MADV_NOHUGEPAGE), each written with
  * distinct non-zero data, that answers commands until its command pipe closes:
