@@ -35,6 +35,8 @@ public final class IOURing {
     public private(set) var singleIssuer: Bool
     /// The thread the single-issuer ring is bound to; 0 until the first ``run``.
     private var issuer: pid_t = 0
+    /// False between tearing the ring down and setting it up again (if that failed).
+    private var live = false
 
     /// A ring of `entries` submission entries (a power of two is not required; the kernel rounds).
     ///
@@ -71,6 +73,7 @@ public final class IOURing {
         }
         guard rc == 0 else { throw SystemCallError("io_uring_queue_init(\(entries))", errno: -rc) }
         issuer = 0
+        live = true
     }
 
     /// Binds a single-issuer ring to the calling thread, setting it up again if it was bound to
@@ -78,10 +81,13 @@ public final class IOURing {
     private func claim() throws(SystemCallError) {
         guard singleIssuer else { return }
         let me = pid_t(ctierio_thread_id())
-        if issuer == me { return }
-        if issuer != 0 {
+        if issuer == me && live { return }
+        if issuer != 0 || !live {
             guard inFlight == 0 else { throw SystemCallError("io_uring run from a second thread while busy", errno: EBUSY) }
-            io_uring_queue_exit(ring)
+            if live {
+                live = false
+                io_uring_queue_exit(ring)
+            }
             try setUp()
             guard singleIssuer else { return }
         }
@@ -91,7 +97,7 @@ public final class IOURing {
     }
 
     deinit {
-        io_uring_queue_exit(ring)
+        if live { io_uring_queue_exit(ring) }
         ring.deallocate()
     }
 
