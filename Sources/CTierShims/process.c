@@ -351,10 +351,7 @@ int ctiershims_fork_memory_child(size_t pages, struct ctiershims_memory_child *c
             /* A freshly faulted page waits in its CPU's LRU batch (up to 31 pages) before it
              * joins an LRU list, and MADV_PAGEOUT skips pages not on a list. Stay on one CPU
              * and fault 64 more pages (another mapping, never advised) to flush that batch. */
-            cpu_set_t cpu;
-            CPU_ZERO(&cpu);
-            CPU_SET(sched_getcpu(), &cpu);
-            (void)sched_setaffinity(0, sizeof cpu, &cpu);
+            (void)ctiershims_pin_to_cpu(sched_getcpu());
             for (size_t i = 0; i < pages; i++)
                 fill_page(base + i * CTIERSHIMS_PAGE, i);
             char *flush = mmap(NULL, 64 * CTIERSHIMS_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -163,14 +163,8 @@ public final class PageFaultRecorder {
     /// PID_MAX_LIMIT, which is also the fallback.
     private static func pidMax() -> Int {
         let limit = Int(TK_TARGET_WORDS) * 64
-        let fd = open("/proc/sys/kernel/pid_max", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return limit }
-        defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: 32)
-        let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard count > 0, let value = Int(String(decoding: bytes[..<count], as: UTF8.self).filter(\.isNumber)), value > 0 else {
-            return limit
-        }
+        guard let text = try? readSmallFile("/proc/sys/kernel/pid_max"),
+              let value = Int(text.filter(\.isNumber)), value > 0 else { return limit }
         return min(value, limit)
     }
 
